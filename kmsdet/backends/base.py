@@ -1,0 +1,59 @@
+"""One interface for every engine that answers "which alerts does this rule raise on these events?".
+
+A backend receives a batch of executions at once so that service-backed engines can seed all
+documents in one bulk request and run all searches together; the embedded engine simply loops.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar
+
+from kmsdet.rules.model import Rule
+
+RUN_ID_FIELD = "labels.kmsdet_run_id"
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One alert: the rule that raised it and the source event it was raised on."""
+
+    rule_id: str
+    event_id: str | None
+    timestamp: str | None
+    source: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+
+@dataclass
+class Execution:
+    """One rule run over one isolated set of ECS documents, as if Kibana ran it at ``now``.
+
+    ``run_id`` is written into every document (``labels.kmsdet_run_id``) by whoever seeds them,
+    so that service-backed engines count only this execution's alerts.
+    """
+
+    rule: Rule
+    documents: Sequence[Mapping[str, Any]]
+    now: datetime
+    run_id: str
+    history: Sequence[Mapping[str, Any]] = ()
+
+
+class Backend(ABC):
+    name: ClassVar[str] = ""
+
+    @abstractmethod
+    def execute(self, executions: Sequence[Execution]) -> list[list[Alert]]:
+        """The alerts of each execution, in the order given."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections or temporary indices."""
+
+    def __enter__(self) -> Backend:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

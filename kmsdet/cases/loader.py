@@ -1,0 +1,54 @@
+"""Finding and loading a rule's cases file, with positions for every problem."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from kmsdet.cases.model import CaseFile, RuleCases
+from kmsdet.errors import InputError
+from kmsdet.rules.lines import index_lines
+from kmsdet.rules.loader import CASES_SUFFIX
+from kmsdet.rules.model import RuleSource
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+
+def cases_path(rule_path: Path) -> Path:
+    """``rules/x/foo.toml`` -> ``rules/x/foo.cases.toml``."""
+    return rule_path.with_name(rule_path.stem + CASES_SUFFIX)
+
+
+def load_cases(rule_path: Path) -> RuleCases | None:
+    """The rule's cases, None when it has no cases file; InputError with file:line otherwise."""
+    path = cases_path(rule_path)
+    if not path.exists():
+        return None
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read cases file: {exc}", file=str(path)) from exc
+    lines, starts = index_lines(text)
+    source = RuleSource(path=path, text=text, lines=lines, value_starts=starts)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"TOML syntax error: {str(exc).split(' (at line')[0]}", file=str(path),
+                         line=getattr(exc, "lineno", None), column=getattr(exc, "colno", None),
+                         hint="fix the TOML syntax at this position") from exc
+    try:
+        parsed = CaseFile.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple("event" if p == "events" else p for p in err["loc"])
+        where = ".".join(str(p) for p in loc)
+        raise InputError(f"invalid case file: {where}: {err['msg']}", file=str(path),
+                         line=source.line_of(loc), field=where,
+                         hint="each [[case]] needs name, expect (alert count) and at least "
+                              "one [[case.event]]") from exc
+    return RuleCases(path=path, cases=parsed.case, source=source)

@@ -1,0 +1,63 @@
+"""The Typer application and the single place where errors become messages and exit codes."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from kmsdet import __version__
+from kmsdet.errors import EXIT_USAGE, KmsdetError
+from kmsdet.reports.console import print_error, stderr
+
+app = typer.Typer(
+    name="kmsdet",
+    help="Detection-as-code for Elastic Security: lint TOML rules, prove them with synthetic "
+         "AWS CloudTrail events, deploy them to Kibana.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"kmsdet {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    """kmsdet: lint, test and deploy Elastic detection rules."""
+
+
+def _register() -> None:
+    from kmsdet.cli import lint as lint_cli
+
+    app.command("lint", help=lint_cli.HELP, no_args_is_help=False)(lint_cli.lint)
+
+
+_register()
+
+
+def main() -> None:
+    """Console entry point: renders every KmsdetError in one place, never a traceback."""
+    try:
+        app()
+    except KmsdetError as error:
+        print_error(error)
+        sys.exit(error.exit_code)
+    except KeyboardInterrupt:
+        stderr.print("interrupted")
+        sys.exit(130)
+    except Exception as error:  # noqa: BLE001 - the last line of defence against tracebacks
+        if os.environ.get("KMSDET_DEBUG"):
+            raise
+        stderr.print(f"internal error: {type(error).__name__}: {error}\n"
+                     "  hint: rerun with KMSDET_DEBUG=1 for a traceback, and report it")
+        sys.exit(EXIT_USAGE)

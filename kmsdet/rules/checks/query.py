@@ -1,0 +1,128 @@
+"""Checks on the rule's query: syntax, and every field against the index patterns' schema.
+
+Positions inside the query are mapped back to the TOML file, so an editor jumps straight to
+the offending character.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import lru_cache
+
+from kmsdet.rules.checks.base import Check, Finding, LintContext, Severity
+from kmsdet.rules.model import Rule
+
+QUERY_PATH = ("rule", "query")
+
+
+def query_file_position(rule: Rule, offset: int) -> tuple[int | None, int | None]:
+    """File (line, column) of character ``offset`` of the rule's query."""
+    start = rule.source.value_starts.get(QUERY_PATH)
+    if start is None:
+        return rule.source.line_of(QUERY_PATH), None
+    query = rule.rule.query or ""
+    before = query[:offset]
+    newlines = before.count("\n")
+    if newlines == 0:
+        return start[0], start[1] + offset
+    return start[0] + newlines, offset - before.rfind("\n")
+
+
+@lru_cache(maxsize=4096)
+def _parse_cached(query: str):  # noqa: ANN202 - returns Node or raises
+    from kmsdet.kql.parser import parse
+
+    return parse(query)
+
+
+def parsed_query(rule: Rule):  # noqa: ANN201 - Node | None
+    """The rule's KQL AST, or None when it has no KQL query or the query does not parse."""
+    from kmsdet.kql.errors import KqlSyntaxError
+
+    if rule.rule.language != "kuery" or not rule.rule.query:
+        return None
+    try:
+        return _parse_cached(rule.rule.query)
+    except KqlSyntaxError:
+        return None
+
+
+class QuerySyntax(Check):
+    code = "KD301"
+    summary = "the query parses (KQL, and EQL where the eql library can check it)"
+
+    def check(self, rule: Rule, ctx: LintContext) -> Iterable[Finding]:
+        query = rule.rule.query
+        if not query:
+            return
+        if rule.rule.language == "kuery":
+            yield from self._kql(rule, query)
+        elif rule.rule.language == "eql":
+            yield from self._eql(rule, query)
+
+    def _kql(self, rule: Rule, query: str) -> Iterable[Finding]:
+        from kmsdet.kql.errors import KqlSyntaxError
+
+        try:
+            _parse_cached(query)
+        except KqlSyntaxError as exc:
+            line, column = query_file_position(rule, exc.offset)
+            yield self.finding(rule, f"KQL syntax error: {exc.message}", QUERY_PATH, line=line,
+                               column=column, hint=exc.hint or "fix the query at this position")
+
+    def _eql(self, rule: Rule, query: str) -> Iterable[Finding]:
+        import eql
+
+        try:
+            with eql.parser.elasticsearch_syntax, eql.parser.ignore_missing_functions:
+                eql.parse_query(query)
+        except eql.EqlParseError as exc:
+            line = getattr(exc, "line", 0)
+            offset = sum(len(part) + 1 for part in query.split("\n")[:line])
+            offset += getattr(exc, "column", 0)
+            fline, fcol = query_file_position(rule, offset)
+            message = str(getattr(exc, "error_msg", "") or exc).strip().splitlines()[0]
+            yield self.finding(rule, f"EQL syntax error: {message}", QUERY_PATH, line=fline,
+                               column=fcol, hint="fix the query at this position")
+        except eql.EqlError:
+            return  # semantic EQL errors need a schema we do not have for EQL
+
+
+class QueryFields(Check):
+    """Runs the KQL schema checks; their own codes (KD302-KD305) are kept on each finding."""
+
+    code = "KD302"
+    extra_codes = ("KD303", "KD304", "KD305")
+    summary = "every query field exists in the index patterns' schema, with valid values"
+
+    def check(self, rule: Rule, ctx: LintContext) -> Iterable[Finding]:
+        node = parsed_query(rule)
+        if node is None or rule.metadata.query_schema_validation is False:
+            return
+        from kmsdet.fields.registry import schema_for_indices
+        from kmsdet.kql.schema_check import check_query
+
+        schema = schema_for_indices(tuple(rule.rule.index or ()))
+        for issue in check_query(node, schema):
+            line, column = query_file_position(rule, issue.span.start)
+            yield Finding(code=issue.code, severity=Severity(issue.severity),
+                          message=issue.message, file=str(rule.source.path), line=line,
+                          column=column, rule_id=rule.rule_id, hint=issue.hint)
+
+
+class InvestigationFieldsKnown(Check):
+    code = "KD306"
+    summary = "investigation_fields exist in the index patterns' schema"
+
+    def check(self, rule: Rule, ctx: LintContext) -> Iterable[Finding]:
+        fields = rule.rule.investigation_fields
+        if fields is None:
+            return
+        from kmsdet.fields.registry import schema_for_indices
+        from kmsdet.kql.schema_check import check_fields
+
+        schema = schema_for_indices(tuple(rule.rule.index or ()))
+        path = ("rule", "investigation_fields", "field_names")
+        for issue in check_fields(fields.field_names, schema):
+            yield self.finding(rule, issue.message, path, hint=issue.hint,
+                               severity=Severity(issue.severity))

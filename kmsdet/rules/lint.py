@@ -1,0 +1,119 @@
+"""Running the lint checks over a rule tree.
+
+Load problems (TOML syntax, unknown keys, wrong types) become findings like any other, so one
+run reports everything wrong with every file. Per-rule suppressions (``[kmsdet.suppress]``,
+code = "reason") drop a check's findings for that rule only, and must give a reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kmsdet.rules.checks.base import Check, Finding, LintContext, Severity, all_checks
+from kmsdet.rules.loader import LoadResult, iter_load
+from kmsdet.rules.model import Rule
+
+SUPPRESSION_CODE = "KD107"
+# Codes raised while loading a file, before any check runs (see kmsdet.rules.loader).
+LOAD_CODES = {
+    "KD100": "the file is readable UTF-8",
+    "KD101": "the file is valid TOML",
+    "KD102": "no unknown tables or keys",
+    "KD103": "every value has the type the format expects",
+    "KD104": "fields every rule needs are present",
+    SUPPRESSION_CODE: "suppressions name a known check and give a reason",
+}
+
+
+@dataclass
+class LintReport:
+    files: int = 0
+    rules: list[Rule] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity is Severity.ERROR]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity is Severity.WARNING]
+
+    def failed(self, strict: bool) -> bool:
+        return bool(self.errors or (strict and self.warnings))
+
+
+def lint_paths(paths: Sequence[str | Path], *, strict: bool = False,
+               checks: Sequence[Check] | None = None) -> LintReport:
+    """Lint every rule file under ``paths``; raises InputError only for a missing path."""
+    return lint_results(iter_load(paths), strict=strict, checks=checks)
+
+
+def lint_results(results: Iterable[LoadResult], *, strict: bool = False,
+                 checks: Sequence[Check] | None = None) -> LintReport:
+    active = list(checks) if checks is not None else all_checks()
+    known_codes = {c.code for c in active} | _extra_codes(active) | set(LOAD_CODES)
+    ctx = LintContext(strict=strict)
+    report = LintReport()
+    raw: list[Finding] = []
+    for result in results:
+        report.files += 1
+        raw.extend(_load_findings(result))
+        if result.rule is None:
+            continue
+        ctx.rules.append(result.rule)
+        for check in active:
+            raw.extend(check.check(result.rule, ctx))
+        raw.extend(_suppression_findings(result.rule, known_codes))
+    for check in active:
+        raw.extend(check.finalize(ctx))
+    report.rules = ctx.rules
+    report.findings = sorted(_apply_suppressions(raw, ctx.rules), key=_order)
+    return report
+
+
+def _order(f: Finding) -> tuple[str, int, int, str]:
+    return (f.file, f.line or 0, f.column or 0, f.code)
+
+
+def _extra_codes(checks: Sequence[Check]) -> set[str]:
+    codes: set[str] = set()
+    for check in checks:
+        codes.update(getattr(check, "extra_codes", ()))
+    return codes
+
+
+def _load_findings(result: LoadResult) -> Iterable[Finding]:
+    rule_id = None
+    if result.data and isinstance(result.data.get("rule"), dict):
+        value = result.data["rule"].get("rule_id")
+        rule_id = value if isinstance(value, str) else None
+    for problem in result.problems:
+        yield Finding(code=problem.code, severity=Severity.ERROR, message=problem.message,
+                      file=str(result.path), line=problem.line, column=problem.column,
+                      rule_id=rule_id, hint=problem.hint)
+
+
+def _suppression_findings(rule: Rule, known: set[str]) -> Iterable[Finding]:
+    for code, reason in rule.suppressed.items():
+        path = ("kmsdet", "suppress", code)
+        if code not in known:
+            yield Finding(SUPPRESSION_CODE, Severity.ERROR,
+                          f"suppression names unknown check '{code}'", str(rule.source.path),
+                          rule.source.line_of(path), rule_id=rule.rule_id,
+                          hint="run 'kmsdet lint --list-checks' for the codes")
+        elif not reason.strip():
+            yield Finding(SUPPRESSION_CODE, Severity.ERROR,
+                          f"suppression of {code} gives no reason", str(rule.source.path),
+                          rule.source.line_of(path), rule_id=rule.rule_id,
+                          hint=f'write {code} = "why this check does not apply here"')
+
+
+def _apply_suppressions(findings: Iterable[Finding], rules: Sequence[Rule]) -> list[Finding]:
+    suppressed = {
+        str(r.source.path): {c for c, why in r.suppressed.items() if why.strip()} for r in rules
+    }
+    return [f for f in findings
+            if f.code == SUPPRESSION_CODE or f.code not in suppressed.get(f.file, set())]
