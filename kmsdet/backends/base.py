@@ -39,7 +39,6 @@ class Execution:
     documents: Sequence[Mapping[str, Any]]
     now: datetime
     run_id: str
-    history: Sequence[Mapping[str, Any]] = ()
 
 
 class Backend(ABC):

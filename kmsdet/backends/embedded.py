@@ -1,10 +1,12 @@
-"""The embedded backend: Kibana's query-rule execution, in memory, with no services.
+"""The embedded backend: Kibana's rule execution, in memory, with no services.
 
 It reproduces what the detection engine does on each run: search the rule's window
 (``from``..``to`` evaluated at the run time) on ``timestamp_override`` with the fallback to
 ``@timestamp`` for documents that lack the override field, apply the query with Elasticsearch
-semantics (kmsdet.kql.matcher) and the rule's exceptions, sort by time ascending and stop at
-``max_signals``.
+semantics (kmsdet.kql.matcher) and the rule's exceptions, then raise alerts by rule type:
+query (one per event, time ascending), threshold (one per group whose count, and distinct
+count if set, reaches the threshold) and new_terms (one per term absent from the history
+window), stopping at ``max_signals``.
 """
 
 from __future__ import annotations
@@ -14,13 +16,15 @@ from datetime import datetime
 from typing import Any
 
 from kmsdet.backends.base import Alert, Backend, Execution
-from kmsdet.backends.documents import first_value, parse_time
+from kmsdet.backends.documents import first_value, parse_time, values_at
 from kmsdet.errors import UsageError
 from kmsdet.rules.model import Rule
-from kmsdet.rules.timing import DEFAULT_MAX_SIGNALS, window
+from kmsdet.rules.timing import DEFAULT_MAX_SIGNALS, resolve, window
 
 ALERTS_MAX = 1000  # xpack.alerting.rules.run.alerts.max default
+SUPPORTED_TYPES = ("query", "threshold", "new_terms")
 Matcher = Callable[[Mapping[str, Any]], bool]
+Hit = tuple[datetime, Mapping[str, Any]]
 
 
 class EmbeddedBackend(Backend):
@@ -36,25 +40,40 @@ class EmbeddedBackend(Backend):
             now: datetime) -> list[Alert]:
         """Alerts that one run of ``rule`` at ``now`` raises on ``documents``."""
         data = rule.rule
-        if data.type != "query" or data.language != "kuery":
-            raise UsageError(f"the embedded backend runs KQL query rules; "
-                             f"'{data.name}' is a {data.type}/{data.language} rule",
+        if data.type not in SUPPORTED_TYPES or data.language != "kuery":
+            raise UsageError(f"the embedded backend runs KQL query, threshold and new_terms "
+                             f"rules; '{data.name}' is a {data.type}/{data.language} rule",
                              file=str(rule.source.path), field="rule.type",
                              hint="run it on the elasticsearch or kibana backend")
-        matcher = self.matcher(rule)
         start, end = window(data.from_, data.to, now)
+        hits = self.hits(rule, documents, start, end)
+        cap = min(data.max_signals or DEFAULT_MAX_SIGNALS, ALERTS_MAX)
+        if data.type == "threshold":
+            alerts = threshold_alerts(rule, hits)
+        elif data.type == "new_terms":
+            history_start = resolve(data.new_terms.history_window or "now-7d", now)
+            history = self.hits(rule, documents, history_start, start, end_inclusive=False)
+            alerts = new_terms_alerts(rule, hits, history)
+        else:
+            alerts = [_event_alert(data.rule_id, doc) for _, doc in hits]
+        return alerts[:cap]
+
+    def hits(self, rule: Rule, documents: Sequence[Mapping[str, Any]], start: datetime,
+             end: datetime, *, end_inclusive: bool = True) -> list[Hit]:
+        """Matching documents in [start, end] on the rule's timestamp, time ascending."""
+        data = rule.rule
+        matcher = self.matcher(rule)
         primary = data.timestamp_override or "@timestamp"
-        fallback = (primary != "@timestamp" and not data.timestamp_override_fallback_disabled)
-        hits: list[tuple[datetime, Mapping[str, Any]]] = []
+        fallback = primary != "@timestamp" and not data.timestamp_override_fallback_disabled
+        found: list[Hit] = []
         for doc in documents:
             when = rule_time(doc, primary, fallback)
-            if when is not None and start <= when <= end and matcher(doc):
-                hits.append((when, doc))
-        hits.sort(key=lambda hit: hit[0])
-        cap = min(data.max_signals or DEFAULT_MAX_SIGNALS, ALERTS_MAX)
-        return [Alert(rule_id=data.rule_id, event_id=_event_id(doc),
-                      timestamp=_iso(first_value(doc, "@timestamp")), source=doc)
-                for _, doc in hits[:cap]]
+            if when is None or when < start or when > end or (not end_inclusive and when == end):
+                continue
+            if matcher(doc):
+                found.append((when, doc))
+        found.sort(key=lambda hit: hit[0])
+        return found
 
     def matcher(self, rule: Rule) -> Matcher:
         """The compiled query (exceptions included), compiled once per rule and query text."""
@@ -77,6 +96,73 @@ def rule_time(doc: Mapping[str, Any], primary: str, fallback: bool) -> datetime 
     if value is None and fallback:
         value = first_value(doc, "@timestamp")
     return parse_time(value) if value is not None else None
+
+
+def _event_alert(rule_id: str, doc: Mapping[str, Any]) -> Alert:
+    return Alert(rule_id=rule_id, event_id=_event_id(doc),
+                 timestamp=_iso(first_value(doc, "@timestamp")), source=doc)
+
+
+def _terms(doc: Mapping[str, Any], fields: Sequence[str]) -> list[tuple[str, ...]]:
+    """Every combination of the fields' values (a multi-valued field yields several terms).
+
+    Elasticsearch's terms aggregations skip documents missing a field, so one missing field
+    yields no term at all.
+    """
+    combos: list[tuple[str, ...]] = [()]
+    for name in fields:
+        values = [_term_text(v) for v in values_at(doc, name)]
+        if not values:
+            return []
+        combos = [c + (v,) for c in combos for v in dict.fromkeys(values)]
+    return combos
+
+
+def _term_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def threshold_alerts(rule: Rule, hits: list[Hit]) -> list[Alert]:
+    """One alert per group of ``threshold.field`` values reaching ``threshold.value``."""
+    spec = rule.rule.threshold
+    assert spec is not None
+    fields = spec.fields
+    groups: dict[tuple[str, ...], list[Mapping[str, Any]]] = {}
+    for _, doc in hits:
+        for term in _terms(doc, fields) if fields else [()]:
+            groups.setdefault(term, []).append(doc)
+    alerts = []
+    for term, docs in groups.items():
+        if len(docs) < spec.value:
+            continue
+        if spec.cardinality:
+            card = spec.cardinality[0]
+            distinct = {_term_text(v) for d in docs for v in values_at(d, card.field)}
+            if len(distinct) < card.value:
+                continue
+        source = {"threshold_result": {
+            "terms": [{"field": f, "value": v} for f, v in zip(fields, term, strict=True)],
+            "count": len(docs)}}
+        alerts.append(Alert(rule_id=rule.rule_id, event_id=None,
+                            timestamp=_iso(first_value(docs[0], "@timestamp")), source=source))
+    return alerts
+
+
+def new_terms_alerts(rule: Rule, hits: list[Hit],
+                     history: list[Hit]) -> list[Alert]:
+    """One alert per term of ``new_terms_fields`` seen in the window but not in the history."""
+    spec = rule.rule.new_terms
+    assert spec is not None
+    known = {term for _, doc in history for term in _terms(doc, spec.value)}
+    alerts = []
+    for _, doc in hits:
+        fresh = [t for t in _terms(doc, spec.value) if t not in known]
+        if fresh:
+            known.update(fresh)
+            alerts.append(_event_alert(rule.rule_id, doc))
+    return alerts
 
 
 def _event_id(doc: Mapping[str, Any]) -> str | None:

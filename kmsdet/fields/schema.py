@@ -61,11 +61,11 @@ class FieldSchema:
         self._raw_names = dict(raw_names or {})
         self._flattened_roots = sorted(
             (n for n, f in self._fields.items() if f.type == "flattened"), key=len, reverse=True)
-        self._object_roots = sorted(
-            (n for n, f in self._fields.items() if f.type == "object"), key=len, reverse=True)
+        self._object_roots: list[str] | None = None
         self._parents: frozenset[str] | None = None
         self._patterns: dict[str, re.Pattern[str]] = {}
         self._suggestions: dict[str, list[str]] = {}
+        self._children: dict[str, set[str]] | None = None
 
     @classmethod
     def from_types(cls, types: Mapping[str, str], source: str = "custom") -> FieldSchema:
@@ -95,10 +95,18 @@ class FieldSchema:
         return sorted(n for n in self._fields if compiled.fullmatch(n))
 
     def object_root(self, name: str) -> FieldInfo | None:
-        """The explicit ``object`` field ``name`` lies under (``labels.env`` -> ``labels``).
+        """The free-form ``object`` field ``name`` lies under (``labels.env`` -> ``labels``).
 
-        Such objects take arbitrary sub-keys (dynamic mapping), so a sub-key is not a typo.
+        Free-form means the schema lists no sub-field for it: such objects take arbitrary
+        sub-keys (dynamic mapping), so a sub-key is not a typo. An object whose sub-fields are
+        listed (``threat.enrichments.indicator``) is structure, and a name under it that is
+        not listed is unknown.
         """
+        if self._object_roots is None:
+            self._object_roots = sorted(
+                (n for n, f in self._fields.items()
+                 if f.type == "object" and not self.has_children(n)),
+                key=len, reverse=True)
         for root in self._object_roots:
             if name.startswith(root + "."):
                 return self._fields[root]
@@ -129,7 +137,10 @@ class FieldSchema:
     def suggest(self, name: str, limit: int = 3) -> list[str]:
         """Likely intended field names for an unknown ``name``, best first.
 
-        A known alias (a raw CloudTrail name) comes first, then close spellings.
+        A known alias (a raw CloudTrail name) comes first, then close spellings. Spellings are
+        corrected one dotted segment at a time against the names that exist at that level,
+        which costs microseconds; only when that finds nothing is the whole name compared with
+        every field (milliseconds), so linting thousands of rules with typos stays fast.
         """
         cached = self._suggestions.get(name)
         if cached is not None:
@@ -143,11 +154,39 @@ class FieldSchema:
                     break
         if alias is not None:
             found.append(alias)
-        for candidate in difflib.get_close_matches(name, self._fields.keys(), n=limit, cutoff=0.75):
-            if candidate not in found:
-                found.append(candidate)
+        spelled = self._suggest_by_segment(name) or difflib.get_close_matches(
+            name, self._fields.keys(), n=3, cutoff=0.75)
+        found.extend(c for c in spelled if c not in found)
         self._suggestions[name] = found
         return found[:limit]
+
+    def _suggest_by_segment(self, name: str) -> list[str]:
+        if self._children is None:
+            children: dict[str, set[str]] = {}
+            for field_name in self._fields:
+                parent = ""
+                for segment in field_name.split("."):
+                    children.setdefault(parent, set()).add(segment)
+                    parent = f"{parent}.{segment}" if parent else segment
+            self._children = children
+        paths = [""]
+        segments = name.split(".")
+        for index, segment in enumerate(segments):
+            step: list[str] = []
+            for path in paths:
+                kids = self._children.get(path, set())
+                picks = [segment] if segment in kids else (
+                    [k for k in kids if k.lower() == segment.lower()]
+                    or difflib.get_close_matches(segment, kids, n=2, cutoff=0.6))
+                if not picks and path in self._fields and self._fields[path].type in (
+                        "flattened", "object"):
+                    step.append(".".join([path, *segments[index:]]))  # free-form sub-keys
+                step.extend(f"{path}.{p}" if path else p for p in picks)
+            paths = step[:3]
+            if not paths:
+                return []
+        return [p for p in paths if p != name and (
+            p in self._fields or self.flattened_root(p) or self.object_root(p))]
 
     def raw_names(self) -> Mapping[str, str]:
         """The alias table behind ``suggest`` (raw source name -> indexed name)."""

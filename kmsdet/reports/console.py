@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 
 from rich.console import Console
+from rich.markup import escape
 
 from kmsdet.errors import KmsdetError
 
@@ -19,9 +20,9 @@ stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 def print_error(error: KmsdetError) -> None:
     where = error.location()
     prefix = f"{where}: " if where else ""
-    stderr.print(f"[bold red]error:[/] {prefix}{error.message}", markup=True, highlight=False)
+    stderr.print(f"[bold red]error:[/] {escape(prefix + error.message)}", highlight=False)
     if error.hint:
-        stderr.print(f"  [dim]hint:[/] {error.hint}")
+        stderr.print(f"  [dim]hint:[/] {escape(error.hint)}")
 
 
 def write_json(text: str) -> None:

@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from kmsdet.cli import app
-from tests.unit.rules.rule_text import VALID_RULE, line_of, rule_text
+from tests.unit.rules.rule_text import VALID_CASES, VALID_RULE, line_of, rule_text
 
 runner = CliRunner()
 
@@ -22,6 +22,7 @@ runner = CliRunner()
 @pytest.fixture
 def tree(tmp_path: Path) -> Path:
     (tmp_path / "good_rule.toml").write_text(VALID_RULE, encoding="utf-8")
+    (tmp_path / "good_rule.cases.toml").write_text(VALID_CASES, encoding="utf-8")
     return tmp_path
 
 
@@ -29,6 +30,7 @@ def broken(tmp_path: Path) -> Path:
     text = rule_text({"risk_score = 47": "risk_score = 90"})
     path = tmp_path / "bad_rule.toml"
     path.write_text(text, encoding="utf-8")
+    (tmp_path / "bad_rule.cases.toml").write_text(VALID_CASES, encoding="utf-8")
     return path
 
 

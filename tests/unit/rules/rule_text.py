@@ -47,6 +47,20 @@ reference = "https://attack.mitre.org/tactics/TA0040/"
 '''
 
 
+VALID_CASES = '''[[case]]
+name = "fires"
+expect = 1
+[[case.event]]
+eventName = "DisableKey"
+
+[[case]]
+name = "quiet"
+expect = 0
+[[case.event]]
+eventName = "EnableKey"
+'''
+
+
 def rule_text(replace: dict[str, str] | None = None, append: str = "") -> str:
     """VALID_RULE with whole lines swapped: {"severity = \\"medium\\"": "severity = \\"x\\""}."""
     text = VALID_RULE

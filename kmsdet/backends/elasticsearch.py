@@ -1,0 +1,145 @@
+"""The elasticsearch backend: real indexing, real searches, the executor's request shape.
+
+All executions of a batch are seeded in one bulk (each document tagged with its execution's
+run id), the data stream is refreshed once, and every rule's search - built as Kibana's query
+rule executor builds it (kmsdet.es.search) - goes out in one multi-search. The hits, in the
+executor's order and up to ``max_signals``, are the alerts. Documents stay in the stream
+afterwards; run ids keep executions apart, and content ids make re-seeding a no-op.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from elasticsearch import Elasticsearch
+
+from kmsdet.backends.base import RUN_ID_FIELD, Alert, Backend, Execution
+from kmsdet.backends.documents import first_value
+from kmsdet.errors import InputError, UsageError
+from kmsdet.es.client import EsTarget, connect, translate_errors
+from kmsdet.es.search import RuleSearch, rule_query, rule_search
+from kmsdet.es.seed import SeedReport, prepare_target, seed_documents
+from kmsdet.es.template import INDEX_PATTERN, Warn
+from kmsdet.fields.schema import FieldSchema
+from kmsdet.rules.model import Rule
+
+SchemaFor = Callable[[Sequence[str]], FieldSchema]
+MSEARCH_BATCH = 100
+DEFAULT_NAMESPACE = "kmsdet"
+
+
+def tag_run(doc: Mapping[str, Any], run_id: str) -> dict[str, Any]:
+    """A copy of ``doc`` carrying ``labels.kmsdet_run_id`` (nested form, other labels kept)."""
+    labels = doc.get("labels")
+    merged = dict(labels) if isinstance(labels, Mapping) else {}
+    merged[RUN_ID_FIELD.split(".", 1)[1]] = run_id
+    return {**doc, "labels": merged}
+
+
+class ElasticsearchBackend(Backend):
+    name = "elasticsearch"
+
+    def __init__(self, client: Elasticsearch, *, target: EsTarget | None = None,
+                 namespace: str = DEFAULT_NAMESPACE, schema_for: SchemaFor | None = None,
+                 warn: Warn | None = None) -> None:
+        """``schema_for`` maps index patterns to the field schema the KQL translation uses
+        (default: kmsdet.fields.registry); the data stream's template is built from the
+        schema of ``logs-aws.cloudtrail-*``."""
+        if schema_for is None:
+            from kmsdet.fields.registry import schema_for_indices
+            schema_for = schema_for_indices
+        self.client = client
+        self.target = target
+        self.namespace = namespace
+        self.schema_for = schema_for
+        self.warn = warn
+        self.last_seed: SeedReport | None = None
+        self._prepared = False
+        self._owns_client = False
+        self._queries: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+
+    @classmethod
+    def from_environment(cls, target: EsTarget | None = None, *,
+                         namespace: str = DEFAULT_NAMESPACE,
+                         warn: Warn | None = None) -> ElasticsearchBackend:
+        """A backend on ``target`` (default: ``KMSDET_ES_*``, else the ``make es-up`` node);
+        it owns the connection and closes it on ``close()``."""
+        target = target or EsTarget.from_options()
+        backend = cls(connect(target), target=target, namespace=namespace, warn=warn)
+        backend._owns_client = True
+        return backend
+
+    def close(self) -> None:
+        if self._owns_client:
+            self.client.close()
+
+    def execute(self, executions: Sequence[Execution]) -> list[list[Alert]]:
+        if not executions:
+            return []
+        searches = [rule_search(e.rule, self.query(e.rule), now=e.now, run_id=e.run_id)
+                    for e in executions]
+        self.seed(executions)
+        responses = self._msearch(searches)
+        return [self._alerts(e.rule, r) for e, r in zip(executions, responses, strict=True)]
+
+    def query(self, rule: Rule) -> dict[str, Any]:
+        """The rule's translated query, once per rule, query text, exceptions and indices."""
+        data = rule.rule
+        if data.type != "query" or data.language != "kuery":
+            raise UsageError(f"the elasticsearch backend runs KQL query rules; "
+                             f"'{data.name}' is a {data.type}/{data.language} rule",
+                             file=str(rule.source.path), field="rule.type",
+                             hint="run it on the kibana backend")
+        exceptions = rule.kmsdet.exceptions if rule.kmsdet else []
+        key = (rule.rule_id, data.query or "", repr(exceptions), repr(data.index))
+        if key not in self._queries:
+            self._queries[key] = rule_query(rule, self.schema_for(tuple(data.index or ())))
+        return self._queries[key]
+
+    def seed(self, executions: Sequence[Execution]) -> SeedReport:
+        """Index every execution's documents in one bulk, then refresh."""
+        if not self._prepared:
+            prepare_target(self.client, namespace=self.namespace,
+                           schema=self.schema_for((INDEX_PATTERN,)), warn=self.warn,
+                           target=self.target)
+            self._prepared = True
+        docs = (tag_run(doc, e.run_id) for e in executions for doc in e.documents)
+        report = seed_documents(self.client, docs, namespace=self.namespace, refresh=True,
+                                target=self.target, prepare=False)
+        self.last_seed = report
+        report.raise_for_failures()
+        return report
+
+    def _msearch(self, searches: Sequence[RuleSearch]) -> list[Mapping[str, Any]]:
+        out: list[Mapping[str, Any]] = []
+        with translate_errors(self.target, "search"):
+            for start in range(0, len(searches), MSEARCH_BATCH):
+                lines: list[Mapping[str, Any]] = []
+                for search in searches[start:start + MSEARCH_BATCH]:
+                    lines.extend((search.msearch_header(), search.body))
+                out.extend(self.client.msearch(searches=lines)["responses"])
+        return out
+
+    def _alerts(self, rule: Rule, response: Mapping[str, Any]) -> list[Alert]:
+        error = response.get("error")
+        if error:
+            reason = error.get("reason") if isinstance(error, Mapping) else error
+            caused = error.get("caused_by", {}) if isinstance(error, Mapping) else {}
+            detail = caused.get("reason") if isinstance(caused, Mapping) else None
+            raise InputError(
+                f"Elasticsearch rejected the search of '{rule.name}': {reason}"
+                + (f" ({detail})" if detail else ""),
+                file=str(rule.source.path), field="rule.query",
+                hint="the translated query does not fit the index mappings")
+        hits = response.get("hits", {}).get("hits", [])
+        alerts = []
+        for hit in hits:
+            source = hit.get("_source", {})
+            event_id = first_value(source, "event.id")
+            timestamp = first_value(source, "@timestamp")
+            alerts.append(Alert(rule_id=rule.rule_id,
+                                event_id=str(event_id) if event_id is not None else None,
+                                timestamp=str(timestamp) if timestamp is not None else None,
+                                source=source))
+        return alerts

@@ -1,0 +1,145 @@
+"""Reading recorded events: raw CloudTrail records or ready ECS documents.
+
+Replay works from what people actually have: CloudTrail's S3 log files (``{"Records": [...]}``,
+usually gzipped), records exported one per line, a single record pasted from the AWS docs, or a
+folder of any of these; and ECS documents exported from Elasticsearch. Mistaking one kind for
+the other would silently test nothing, so each reader checks the kind and says which reader to
+use instead. Every problem names the file and line.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from kmsdet.errors import InputError
+
+RAW_MARKERS = ("eventVersion", "eventName", "eventSource", "userIdentity", "eventTime")
+ECS_MARKERS = ("@timestamp", "event", "ecs", "data_stream", "aws")
+SUFFIXES = (".json", ".ndjson", ".jsonl", ".json.gz", ".ndjson.gz", ".jsonl.gz", ".gz")
+
+Kind = Literal["raw", "ecs"]
+
+
+def detect_kind(obj: Any) -> Kind:
+    """``raw`` for CloudTrail records (or a ``Records`` envelope), ``ecs`` for documents."""
+    if isinstance(obj, Mapping):
+        if "Records" in obj or any(k in obj for k in RAW_MARKERS):
+            return "raw"
+        if any(k in obj for k in ECS_MARKERS) or any(k.startswith("event.") for k in obj):
+            return "ecs"
+    raise InputError("cannot tell whether this is a CloudTrail record or an ECS document",
+                     hint="raw records have eventName/eventSource/userIdentity; ECS documents "
+                          "have @timestamp and event.*")
+
+
+def read_records(path: Path) -> Iterator[dict[str, Any]]:
+    """Raw records from a log file (``Records`` envelope, optionally .gz), NDJSON, a JSON
+    array or single record, or a directory of those (files in sorted order)."""
+    for file in _files(path):
+        for obj, line in _objects(file):
+            kind = _kind_at(obj, file, line)
+            if kind == "ecs":
+                raise InputError("this is an ECS document, not a raw CloudTrail record",
+                                 file=str(file), line=line,
+                                 hint="read documents with the ECS reader (--ecs)")
+            records = obj.get("Records") if "Records" in obj else [obj]
+            if not isinstance(records, list):
+                raise InputError("'Records' is not a list", file=str(file), line=line,
+                                 field="Records")
+            for index, record in enumerate(records):
+                if not isinstance(record, dict):
+                    raise InputError(f"record {index} is a {type(record).__name__}, not an "
+                                     "object", file=str(file), line=line,
+                                     field=f"Records[{index}]")
+                yield record
+
+
+def read_ecs(path: Path) -> Iterator[dict[str, Any]]:
+    """ECS documents from NDJSON or a JSON array (optionally .gz), or a directory of those."""
+    for file in _files(path):
+        for obj, line in _objects(file):
+            if _kind_at(obj, file, line) == "raw":
+                raise InputError("this is a raw CloudTrail record, not an ECS document",
+                                 file=str(file), line=line,
+                                 hint="read raw records with the CloudTrail reader; they are "
+                                      "mapped to ECS on the way in")
+            yield obj
+
+
+def _kind_at(obj: Any, file: Path, line: int) -> Kind:
+    if not isinstance(obj, dict):
+        raise InputError(f"expected a JSON object, found {type(obj).__name__}", file=str(file),
+                         line=line)
+    try:
+        return detect_kind(obj)
+    except InputError as exc:
+        raise InputError(exc.message, file=str(file), line=line, hint=exc.hint) from None
+
+
+def _files(path: Path) -> list[Path]:
+    path = Path(path)
+    if path.is_dir():
+        found = sorted(p for p in path.rglob("*")
+                       if p.is_file() and not p.name.startswith(".")
+                       and p.name.lower().endswith(SUFFIXES))
+        if not found:
+            raise InputError("no event files in this folder", file=str(path),
+                             hint="expected *.json, *.json.gz, *.ndjson or *.jsonl files")
+        return found
+    if not path.exists():
+        raise InputError("no such file or directory", file=str(path))
+    return [path]
+
+
+def _read_text(file: Path) -> str:
+    try:
+        data = file.read_bytes()
+        if data[:2] == b"\x1f\x8b":
+            data = gzip.decompress(data)
+        return data.decode("utf-8-sig")
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        raise InputError(f"cannot read file: {exc}", file=str(file)) from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text ({exc.reason} at byte {exc.start})",
+                         file=str(file)) from None
+
+
+def _objects(file: Path) -> Iterator[tuple[Any, int]]:
+    """(value, line) pairs: one for a whole-file JSON document, one per line for NDJSON."""
+    text = _read_text(file)
+    if not text.strip():
+        return
+    try:
+        whole = json.loads(text)
+    except json.JSONDecodeError as exc:
+        first = next(line for line in text.splitlines() if line.strip())
+        try:
+            json.loads(first)
+        except json.JSONDecodeError:
+            # One (pretty-printed) document that is broken: report where, not "line 1".
+            raise InputError(f"invalid JSON: {exc.msg}", file=str(file), line=exc.lineno,
+                             column=exc.colno) from None
+        yield from _ndjson(text, file)
+        return
+    first_line = text[: len(text) - len(text.lstrip())].count("\n") + 1
+    if isinstance(whole, list):
+        for item in whole:
+            yield item, first_line
+    else:
+        yield whole, first_line
+
+
+def _ndjson(text: str, file: Path) -> Iterator[tuple[Any, int]]:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            yield json.loads(line), number
+        except json.JSONDecodeError as exc:
+            raise InputError(f"invalid JSON: {exc.msg}", file=str(file), line=number,
+                             column=exc.colno,
+                             hint="each line must hold one complete JSON object") from None

@@ -1,0 +1,1 @@
+"""Data files of kmsdet.rules (a package so that wheels carry them)."""

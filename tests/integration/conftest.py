@@ -1,0 +1,79 @@
+"""A real Elasticsearch for the integration tests, found or started once per session.
+
+Order: ``KMSDET_ES_URL`` (someone else's cluster), else the node recorded by
+``scripts/es_test_cluster.py`` (``make es-up``, or .ci/run), else the script starts one and the
+session stops it at the end (set ``KMSDET_ES_KEEP=1`` to keep it). Without a JDK or Maven the
+tests are skipped with one line on a developer machine, but in CI (``CI=true``) a missing
+prerequisite is a failure: integration tests must never vanish silently there.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from elasticsearch import Elasticsearch
+
+from kmsdet.es.client import EsTarget, connect
+
+REPO = Path(__file__).resolve().parents[2]
+SCRIPT = REPO / "scripts" / "es_test_cluster.py"
+MISSING_PREREQUISITE = 3
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() == "true"
+
+
+def _script(command: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, str(SCRIPT), command], capture_output=True,
+                          text=True, check=False, cwd=REPO)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(scope="session")
+def es_url() -> Iterator[str]:
+    if os.environ.get("KMSDET_ES_URL"):
+        yield os.environ["KMSDET_ES_URL"]
+        return
+    running = _script("url")
+    if running.returncode == 0:
+        yield running.stdout.strip()
+        return
+    started = _script("up")
+    reason = (started.stderr.strip().splitlines() or ["no output"])[-1]
+    reason = reason.removeprefix("es-test-cluster: ").removeprefix("error: ")
+    if started.returncode == MISSING_PREREQUISITE:
+        message = f"no local Elasticsearch: {reason}"
+        if _in_ci():
+            pytest.fail(f"{message} (CI=true: integration tests must run)", pytrace=False)
+        pytest.skip(message)
+    if started.returncode != 0:
+        pytest.fail(f"could not start Elasticsearch: {reason}", pytrace=False)
+    try:
+        yield started.stdout.strip()
+    finally:
+        if not os.environ.get("KMSDET_ES_KEEP"):
+            _script("down")
+
+
+@pytest.fixture(scope="session")
+def es_target(es_url: str) -> EsTarget:
+    return EsTarget.from_options(url=es_url, env={})
+
+
+@pytest.fixture(scope="session")
+def es_client(es_target: EsTarget) -> Iterator[Elasticsearch]:
+    client = connect(es_target)
+    yield client
+    client.close()

@@ -1,0 +1,52 @@
+"""user_agent processor emulation for the agents CloudTrail records carry."""
+
+from __future__ import annotations
+
+import pytest
+
+from kmsdet.cloudtrail.callers import CLIENTS
+from kmsdet.cloudtrail.useragent import parse_user_agent
+
+CLI_V1 = ("aws-cli/1.16.248 Python/3.4.7 Linux/4.9.184-0.1.ac.235.83.329.metal1.x86_64 "
+          "botocore/1.12.239")
+
+# (agent, name, version, os.full or None, device)
+CASES = [
+    # Elastic's own expected output for this string (AssumeRole fixture): botocore -> Spider.
+    (CLI_V1, "aws-cli", "1.16.248", "Linux 4.9.184", "Spider"),
+    ("aws-cli/2.14.5 Python/3.11.6 Linux/6.2.0-1018-aws exe/x86_64.ubuntu.22 prompt/off "
+     "command/kms.schedule-key-deletion", "aws-cli", "2.14.5", "Linux 6.2.0", "Other"),
+    (CLIENTS["aws-cli-v2-ua2"]("kms.disable-key"), "aws-cli", "2.17.20", None, "Other"),
+    (CLIENTS["aws-cli-v2-mac"]("kms.list-keys"), "aws-cli", "2.15.30", None, "Other"),
+    (CLIENTS["boto3"](""), "Boto3", "1.34.69", None, "Spider"),
+    (CLIENTS["aws-sdk-java"](""), "aws-sdk-java", "2.25.16", "Linux 5.10.213", "Other"),
+    ("aws-sdk-go/1.50.0 (go1.21.6; linux; amd64)", "aws-sdk-go", "1.50.0", None, "Other"),
+    ("AWS Internal", "Other", None, None, "Other"),
+    ("console.amazonaws.com", "Other", None, None, "Other"),
+    ("eks.amazonaws.com", "Other", None, None, "Other"),
+    ("curl/8.5.0", "curl", "8.5.0", None, "Other"),
+    ("python-requests/2.31.0", "Python Requests", "2.31", None, "Other"),
+    ("Go-http-client/1.1", "Go-http-client", "1.1", None, "Other"),
+]
+
+
+@pytest.mark.parametrize(("agent", "name", "version", "os_full", "device"), CASES,
+                         ids=[c[0][:30] for c in CASES])
+def test_parse(agent: str, name: str, version: str | None, os_full: str | None,
+               device: str) -> None:
+    parsed = parse_user_agent(agent)
+    assert parsed["original"] == agent
+    assert parsed["name"] == name
+    assert parsed.get("version") == version
+    assert parsed.get("os", {}).get("full") == os_full
+    assert parsed["device"] == {"name": device}
+
+
+def test_os_without_version_has_no_full() -> None:
+    parsed = parse_user_agent("aws-cli/2.15.30 Python/3.11.8 Windows/10 exe/AMD64 prompt/off")
+    assert parsed["os"] == {"name": "Windows"}
+
+
+def test_windows_10_version_comes_from_replacement() -> None:
+    parsed = parse_user_agent("Mozilla/5.0 (Windows NT 10.0; Win64; x64)")
+    assert parsed["os"] == {"name": "Windows", "version": "10", "full": "Windows 10"}
