@@ -9,7 +9,6 @@ from pydantic import ValidationError
 
 from kmsdet.cases.model import CaseFile, RuleCases
 from kmsdet.errors import InputError
-from kmsdet.rules.lines import index_lines
 from kmsdet.rules.loader import CASES_SUFFIX
 from kmsdet.rules.model import RuleSource
 
@@ -33,8 +32,7 @@ def load_cases(rule_path: Path) -> RuleCases | None:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read cases file: {exc}", file=str(path)) from exc
-    lines, starts = index_lines(text)
-    source = RuleSource(path=path, text=text, lines=lines, value_starts=starts)
+    source = RuleSource(path=path, text=text)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.live import Live
@@ -11,9 +12,10 @@ from rich.table import Table
 
 from kmsdet.errors import EXIT_FINDINGS, EXIT_OK
 from kmsdet.reports.console import stdout
-from kmsdet.sandbox.health import ServiceProgress
-from kmsdet.sandbox.lifecycle import Sandbox, UpResult
-from kmsdet.sandbox.project import locate
+
+if TYPE_CHECKING:  # the Docker SDK is imported only when a sandbox command runs
+    from kmsdet.sandbox.health import ServiceProgress
+    from kmsdet.sandbox.lifecycle import Sandbox, UpResult
 
 app = typer.Typer(
     name="sandbox",
@@ -36,6 +38,9 @@ SkipPreflight = typer.Option(False, "--skip-preflight",
 
 
 def _sandbox(project_dir: Path | None, project: str | None, required: bool) -> Sandbox:
+    from kmsdet.sandbox.lifecycle import Sandbox
+    from kmsdet.sandbox.project import locate
+
     return Sandbox(locate(project_dir, required=required), project=project)
 
 

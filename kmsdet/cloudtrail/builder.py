@@ -130,8 +130,12 @@ def compose_record(event_name: str, *, rng: random.Random, at: datetime, account
             identity = build_identity(identity_type or DEFAULT_IDENTITY_TYPE, rng,
                                       account=account_id, at=at, hints=identity_hints)
     if origin is None:
-        origin = _origin_for(identity, call, rng, source=source, event_name=event_name,
-                             spec=spec, region=region, client=client)
+        invoked_by = text_value((identity_hints or {}).get("invokedBy"))
+        if invoked_by and identity.get("type") != "AWSService":
+            origin = service_origin(invoked_by)  # a service acting with this principal
+        else:
+            origin = _origin_for(identity, call, rng, source=source, event_name=event_name,
+                                 spec=spec, region=region, client=client)
 
     record: dict[str, Any] = {
         "eventVersion": EVENT_VERSION, "userIdentity": identity, "eventTime": cloudtrail_time(at),

@@ -16,9 +16,12 @@ table of 64+), which no CloudTrail payload comes near.
 
 from __future__ import annotations
 
+import sys
+from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import ROUND_HALF_EVEN, Context, Decimal
 from functools import lru_cache
+from operator import mul
 from typing import Any
 
 _INITIAL_CAPACITY = 16
@@ -28,17 +31,29 @@ _MIN_TREEIFY_CAPACITY = 64
 _MASK32 = 0xFFFFFFFF
 
 
+_MAX_FAST = 4096
+_POWERS = [1] * _MAX_FAST  # _POWERS[k] = 31**k mod 2**32, highest power first below
+for _k in range(1, _MAX_FAST):
+    _POWERS[_k] = (_POWERS[_k - 1] * 31) & _MASK32
+_POWERS.reverse()
+
+
 @lru_cache(maxsize=65536)
 def java_string_hash(text: str) -> int:
-    """``String.hashCode()`` as an unsigned 32-bit int (over UTF-16 code units, like Java)."""
+    """``String.hashCode()`` as an unsigned 32-bit int (over UTF-16 code units, like Java).
+
+    ``h = sum(unit[i] * 31**(n-1-i)) mod 2**32``, computed as one C-level dot product with
+    precomputed powers, since resource keys (long ARNs) are hashed once per record.
+    """
+    units = array("H", text.encode("utf-16-le"))
+    if sys.byteorder == "big":
+        units.byteswap()
+    n = len(units)
+    if n <= _MAX_FAST:
+        return sum(map(mul, units, _POWERS[_MAX_FAST - n:])) & _MASK32
     h = 0
-    for ch in text:
-        code = ord(ch)
-        if code > 0xFFFF:
-            code -= 0x10000
-            h = (31 * h + (0xD800 + (code >> 10))) & _MASK32
-            code = 0xDC00 + (code & 0x3FF)
-        h = (31 * h + code) & _MASK32
+    for unit in units:
+        h = (31 * h + unit) & _MASK32
     return h
 
 

@@ -70,6 +70,18 @@ def read_ecs(path: Path) -> Iterator[dict[str, Any]]:
             yield obj
 
 
+def read_json_documents(path: Path) -> Iterator[dict[str, Any]]:
+    """Every JSON object in a file (one document, an array, or NDJSON; optionally .gz) or a
+    folder of such files, whatever its kind: for tools that take any document, like
+    ``kql match``."""
+    for file in _files(path):
+        for obj, line in _objects(file):
+            if not isinstance(obj, dict):
+                raise InputError(f"expected a JSON object, found {type(obj).__name__}",
+                                 file=str(file), line=line)
+            yield obj
+
+
 def _kind_at(obj: Any, file: Path, line: int) -> Kind:
     if not isinstance(obj, dict):
         raise InputError(f"expected a JSON object, found {type(obj).__name__}", file=str(file),

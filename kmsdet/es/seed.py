@@ -23,6 +23,7 @@ from elasticsearch.helpers import streaming_bulk
 from kmsdet.errors import InputError
 from kmsdet.es.client import EsTarget, translate_errors
 from kmsdet.es.template import (
+    INDEX_PATTERN,
     TemplatePlan,
     Warn,
     data_stream_name,
@@ -169,15 +170,15 @@ def prepare_target(client: Elasticsearch, *, namespace: str, schema: FieldSchema
                    warn: Warn | None = None,
                    target: EsTarget | None = None) -> tuple[str, TemplatePlan | None]:
     """The data stream to write to, installing kmsdet's template when the integration's is
-    missing (``schema`` is then required: the template is built from it)."""
+    missing; the template is built from ``schema``, by default the CloudTrail data stream's
+    field schema (ECS + aws.cloudtrail)."""
     name = data_stream_name(namespace)
     with translate_errors(target, "prepare the index template on"):
         if integration_installed(client):
             return name, None
         if schema is None:
-            raise InputError("no field schema to build kmsdet's index template from",
-                             hint="pass the CloudTrail field schema "
-                                  "(kmsdet.fields.registry.schema_for_indices)")
+            from kmsdet.fields.registry import schema_for_indices
+            schema = schema_for_indices([INDEX_PATTERN])
         return name, ensure_template(client, schema, warn=warn)
 
 

@@ -107,12 +107,13 @@ def supported_types(client: Elasticsearch, types: Iterable[str]) -> dict[str, bo
     return answer
 
 
-def build_template(schema: FieldSchema, supported: Collection[str] | Callable[[str], bool],
-                   *, name: str = TEMPLATE_NAME) -> TemplatePlan:
-    """The composable template body for ``logs-aws.cloudtrail-*`` (a data stream).
+def build_mappings(schema: FieldSchema, supported: Collection[str] | Callable[[str], bool],
+                   ) -> tuple[dict[str, Any], list[Degradation]]:
+    """Index mappings for every field of ``schema``, plus the fields given substitute types.
 
     ``supported`` says which optional types the cluster has (a set of names or a predicate);
-    any other type in :data:`DEGRADED_TYPES` is replaced by its core type.
+    any other type in :data:`DEGRADED_TYPES` is replaced by its core type. Usable for any
+    index, e.g. a scratch index whose mappings must equal a test's schema.
     """
     has = supported if callable(supported) else (lambda t: t in supported)
     degradations: list[Degradation] = []
@@ -126,11 +127,10 @@ def build_template(schema: FieldSchema, supported: Collection[str] | Callable[[s
 
     properties = _properties(schema, usable)
     _ensure(properties, "@timestamp", {"type": "date"})
-    _ensure(properties, RUN_ID_FIELD, {"type": "keyword"})
     dynamic = [
         {f"{root}_subkeys": {"path_match": f"{root}.*",
-                             "mapping": _leaf(FieldInfo(f"{root}.*", usable(root, kind)),
-                                              kind)}}
+                             "mapping": _leaf(FieldInfo(f"{root}.*", kind),
+                                              usable(f"{root}.*", kind))}}
         for root in sorted(n for n, i in schema.items() if i.type == "object")
         if (kind := schema.object_type(root)) is not None
     ]
@@ -138,6 +138,15 @@ def build_template(schema: FieldSchema, supported: Collection[str] | Callable[[s
     dynamic.append({"strings_as_keyword": {"match_mapping_type": "string",
                                            "mapping": {"type": "keyword",
                                                        "ignore_above": 1024}}})
+    return {"dynamic_templates": dynamic, "properties": properties}, degradations
+
+
+def build_template(schema: FieldSchema, supported: Collection[str] | Callable[[str], bool],
+                   *, name: str = TEMPLATE_NAME) -> TemplatePlan:
+    """The composable template body for ``logs-aws.cloudtrail-*`` (a data stream), with the
+    run id field kmsdet's backends filter on mapped as a keyword."""
+    mappings, degradations = build_mappings(schema, supported)
+    _ensure(mappings["properties"], RUN_ID_FIELD, {"type": "keyword"})
     body: dict[str, Any] = {
         "index_patterns": [INDEX_PATTERN],
         "data_stream": {},
@@ -149,7 +158,7 @@ def build_template(schema: FieldSchema, supported: Collection[str] | Callable[[s
                 # The whole ECS schema is mapped up front (Fleet maps it lazily instead).
                 "index.mapping.total_fields.limit": 10000,
             },
-            "mappings": {"dynamic_templates": dynamic, "properties": properties},
+            "mappings": mappings,
         },
         "_meta": {"managed_by": "kmsdet", "schema": schema.source,
                   "degraded": {d.field: d.used for d in degradations}},

@@ -13,7 +13,7 @@ rule loader, in the TOML file.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Union
+from typing import Literal
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +120,7 @@ class MatchAll:
     span: Span
 
 
-Node = Union[Is, Exists, Range, Nested, And, Or, Not, MatchAll]
+Node = Is | Exists | Range | Nested | And | Or | Not | MatchAll
 
 
 def walk(node: Node):

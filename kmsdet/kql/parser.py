@@ -69,8 +69,9 @@ AND_, OR_, NOT_ = "'and'", "'or'", "'not'"
 END = "end of query"
 
 _ESCAPE_HINT = (
-    "outside quotes a backslash escapes only \\ ( ) : < > \" * { }, the keywords (\\and \\or "
-    "\\not) and \\t \\r \\n \\uXXXX; write \\\\ for a backslash or quote the value"
+    "outside quotes a backslash escapes only \\ ( ) : < > \" * { }, \\t \\r \\n \\uXXXX and "
+    "the keywords \\or \\and \\NOT (\\not reads as \\n then 'ot'); write \\\\ for a "
+    "backslash or quote the value"
 )
 
 # A literal as scanned: (start, end, span_end, text, quoted, wildcard pieces or None).
@@ -85,6 +86,13 @@ def parse(query: str) -> Node:
     return _Parser(query).parse()
 
 
+def _join_surrogates(text: str) -> str:
+    """Pair ``\\uD83D\\uDE00``-style escapes into one character, as a JavaScript string would."""
+    if not any("\ud800" <= ch <= "\udfff" for ch in text):
+        return text
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
+
+
 def _resolve_quoted(body: str) -> str:
     def unescape(m: re.Match[str]) -> str:
         if m.group(1):
@@ -93,7 +101,8 @@ def _resolve_quoted(body: str) -> str:
             return chr(int(m.group(2), 16))
         return m.group(3)
 
-    return _QUOTED_ESCAPE.sub(unescape, body)
+    text = _QUOTED_ESCAPE.sub(unescape, body)
+    return _join_surrogates(text) if "\\u" in body else text
 
 
 def _resolve_unquoted(raw: str) -> tuple[str, tuple[str, ...] | None]:
@@ -113,6 +122,8 @@ def _resolve_unquoted(raw: str) -> tuple[str, tuple[str, ...] | None]:
             pieces[-1] += chr(int(hexa, 16))
         else:
             pieces[-1] += keyword
+    if "\\u" in raw:
+        pieces = [_join_surrogates(piece) for piece in pieces]
     # Kibana trims the whole sequence; wildcards are never whitespace, so only the outer
     # pieces can lose characters.
     pieces[0] = pieces[0].lstrip(_JS_WHITESPACE)

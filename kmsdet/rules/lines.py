@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from kmsdet.rules.model import KeyPath
+KeyPath = tuple[str | int, ...]
 
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*(\]\]?)\s*(?:#.*)?$")
 _SEGMENT = r"""(?:[A-Za-z0-9_\-]+|"[^"]*"|'[^']*')"""

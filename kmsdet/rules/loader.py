@@ -16,7 +16,6 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from kmsdet.errors import InputError
-from kmsdet.rules.lines import index_lines
 from kmsdet.rules.model import KeyPath, Rule, RuleSource
 
 if sys.version_info >= (3, 11):
@@ -83,8 +82,7 @@ def load_file(path: Path) -> LoadResult:
 
 
 def load_text(text: str, path: Path) -> LoadResult:
-    lines, starts = index_lines(text)
-    source = RuleSource(path=path, text=text, lines=lines, value_starts=starts)
+    source = RuleSource(path=path, text=text)
     result = LoadResult(path, source)
     try:
         data = tomllib.loads(text)

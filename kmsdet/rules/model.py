@@ -15,6 +15,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
+from kmsdet.rules.lines import KeyPath, index_lines
+
 StrOrList = str | list[str]
 
 
@@ -220,7 +222,7 @@ class Rule(_Strict):
     @property
     def source(self) -> RuleSource:
         if self._source is None:
-            return RuleSource(path=Path("<memory>"), text="", lines={})
+            return RuleSource(path=Path("<memory>"), text="")
         return self._source
 
     @property
@@ -236,17 +238,32 @@ class Rule(_Strict):
         return dict(self.kmsdet.suppress) if self.kmsdet else {}
 
 
-KeyPath = tuple[str | int, ...]
-
-
 @dataclass
 class RuleSource:
-    """Where a rule came from, with the line of every key so findings point at file:line."""
+    """Where a rule came from, with the line of every key so findings point at file:line.
+
+    The line index is built on first use: most rules have no finding, and indexing every file
+    up front cost more than parsing them on large trees.
+    """
 
     path: Path
     text: str
-    lines: dict[KeyPath, int] = field(default_factory=dict)
-    value_starts: dict[KeyPath, tuple[int, int]] = field(default_factory=dict)
+    _index: tuple[dict[KeyPath, int], dict[KeyPath, tuple[int, int]]] | None = field(
+        default=None, repr=False, compare=False)
+
+    @property
+    def lines(self) -> dict[KeyPath, int]:
+        return self._indexed()[0]
+
+    @property
+    def value_starts(self) -> dict[KeyPath, tuple[int, int]]:
+        """(line, column) where each string value's text starts in the file."""
+        return self._indexed()[1]
+
+    def _indexed(self) -> tuple[dict[KeyPath, int], dict[KeyPath, tuple[int, int]]]:
+        if self._index is None:
+            self._index = index_lines(self.text)
+        return self._index
 
     def line_of(self, path: KeyPath) -> int | None:
         """Line of ``path``, or of its nearest ancestor that has one."""

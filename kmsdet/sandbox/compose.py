@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -94,12 +93,6 @@ def _index(node: yaml.Node, key: PathKey, out: dict[PathKey, int]) -> None:
             child = (*key, index)
             out[child] = item.start_mark.line + 1
             _index(item, child, out)
-
-
-def variable_refs(value: str) -> Iterator[tuple[str, str | None, str | None]]:
-    """Each ${...} in value as (name, operator, argument)."""
-    for match in VAR_REF.finditer(value):
-        yield match.group(1), match.group(2), match.group(3)
 
 
 def is_pure_reference(value: str) -> bool:

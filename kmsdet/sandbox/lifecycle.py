@@ -107,7 +107,8 @@ class Sandbox:
         command = compose_cli.up_command(compose_cli.find_compose(self.environment), project,
                                          self.paths.compose_file, self.paths.env_file)
         log = self.paths.state_dir / "compose-up.log"
-        step(f"starting: {' '.join(command[:2])} up (output in {log})")
+        compose = " ".join(command[:command.index("--project-name")])
+        step(f"starting: {compose} up (output in {log})")
         process = compose_cli.start_up(command, self.paths.root, log)
         try:
             progress = health.wait_ready(

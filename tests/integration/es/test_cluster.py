@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 from elasticsearch import Elasticsearch
 
-from kmsdet.errors import InputError
 from kmsdet.es.client import CLIENT_MAJOR, CompatTransport, EsTarget, connect, server_info
 from kmsdet.es.seed import prepare_target, seed_documents
 from kmsdet.es.template import DEGRADED_TYPES, TEMPLATE_NAME, ensure_template, supported_types
@@ -122,5 +121,7 @@ def test_integration_templates_win_over_kmsdets(es_client: Elasticsearch) -> Non
         assert (name, plan) == ("logs-aws.cloudtrail-default", None)
     finally:
         es_client.indices.delete_index_template(name="logs-aws.cloudtrail")
-    with pytest.raises(InputError):
-        prepare_target(es_client, namespace="default", schema=None)
+    name, plan = prepare_target(es_client, namespace="default", schema=None,
+                                warn=lambda _: None)
+    assert plan is not None and plan.name == TEMPLATE_NAME
+    assert "aws.cloudtrail" in plan.body["_meta"]["schema"]

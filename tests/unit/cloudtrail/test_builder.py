@@ -337,3 +337,11 @@ def test_same_key_twice_is_reported() -> None:
     with pytest.raises(InputError) as info:
         build({"userIdentity.userName": "a", "userIdentity": {"userName": "b"}})
     assert info.value.field == "userIdentity.userName"
+
+
+def test_role_used_by_a_service_shows_the_service_as_origin() -> None:
+    record = build({"eventName": "Decrypt",
+                    "userIdentity": {"type": "AssumedRole", "invokedBy": "s3.amazonaws.com"}})
+    assert record["userIdentity"]["invokedBy"] == "s3.amazonaws.com"
+    assert record["sourceIPAddress"] == record["userAgent"] == "s3.amazonaws.com"
+    assert "tlsDetails" not in record

@@ -106,3 +106,20 @@ def test_to_java_order_is_a_reordered_copy() -> None:
     assert ordered == original
     assert list(original) == ["keyId", "pendingWindowInDays", "nested"]
     assert list(ordered["nested"][0]) == ["keyMaterialId", "keyId"]
+
+
+def _reference_hash(text: str) -> int:
+    """Java's definition, one UTF-16 code unit at a time."""
+    data = text.encode("utf-16-be")
+    h = 0
+    for i in range(0, len(data), 2):
+        h = (31 * h + int.from_bytes(data[i:i + 2], "big")) & 0xFFFFFFFF
+    return h
+
+
+@pytest.mark.parametrize("text", [
+    "arn:aws:s3:::bucket/key_111122223333_AWS::S3::Object", "é" * 300, "x" * 5000,
+    "mixed \U0001F511 text" * 10,
+])
+def test_fast_hash_matches_the_definition(text: str) -> None:
+    assert java_string_hash(text) == _reference_hash(text)

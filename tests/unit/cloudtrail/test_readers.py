@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from kmsdet.cloudtrail.readers import detect_kind, read_ecs, read_records
+from kmsdet.cloudtrail.readers import detect_kind, read_ecs, read_json_documents, read_records
 from kmsdet.errors import InputError
 
 RECORD_A = {"eventVersion": "1.11", "eventName": "DisableKey", "eventSource": "kms.amazonaws.com"}
@@ -120,3 +120,14 @@ def test_detect_kind(obj: dict[str, Any], kind: str) -> None:
 def test_detect_kind_refuses_unknown_shapes(obj: Any) -> None:
     with pytest.raises(InputError):
         detect_kind(obj)
+
+
+def test_read_json_documents_takes_any_object(tmp_path: Path) -> None:
+    path = write(tmp_path / "mixed.ndjson", "\n".join(json.dumps(o) for o in
+                                                     (DOC, RECORD_A, {"anything": 1})))
+    assert list(read_json_documents(path)) == [DOC, RECORD_A, {"anything": 1}]
+    single = write(tmp_path / "one.json", json.dumps({"x": {"y": 1}}, indent=2))
+    assert list(read_json_documents(single)) == [{"x": {"y": 1}}]
+    with pytest.raises(InputError) as info:
+        list(read_json_documents(write(tmp_path / "bad.ndjson", '{"a": 1}\n3\n')))
+    assert info.value.line == 2

@@ -11,6 +11,7 @@ from kmsdet.errors import UsageError
 from kmsdet.es.template import (
     DEGRADED_TYPES,
     INDEX_PATTERN,
+    build_mappings,
     build_template,
     data_stream_name,
 )
@@ -113,3 +114,13 @@ def test_data_stream_namespace_rules(namespace: str, ok: bool) -> None:
     else:
         with pytest.raises(UsageError):
             data_stream_name(namespace)
+
+
+def test_plain_mappings_for_scratch_indices() -> None:
+    schema = FieldSchema({"msg": FieldInfo("msg", "object")}, object_types={"msg": "wildcard"})
+    mappings, degraded = build_mappings(schema, set())
+    assert "labels" not in mappings["properties"]  # no run id outside the data stream
+    assert mappings["properties"]["@timestamp"] == {"type": "date"}
+    subkeys = mappings["dynamic_templates"][0]["msg_subkeys"]
+    assert subkeys == {"path_match": "msg.*", "mapping": {"type": "keyword"}}
+    assert [(d.field, d.wanted, d.used) for d in degraded] == [("msg.*", "wildcard", "keyword")]

@@ -27,7 +27,7 @@ SCHEMA = FieldSchema({
     for name, type_ in gen.field_types().items()
 })
 TYPES = gen.field_types()
-SETTINGS = settings(max_examples=200, deadline=None,
+SETTINGS = settings(max_examples=150, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -191,7 +191,7 @@ def test_matcher_agrees_with_reference(case: tuple[gen.GeneratedQuery, gen.Gener
 @pytest.mark.parametrize("field", gen.TOP_FIELDS)
 def test_matcher_agrees_with_reference_per_field(field: str) -> None:
     """Each field type gets its own run, so rarely drawn types are exercised as much."""
-    @settings(SETTINGS, max_examples=60)
+    @settings(SETTINGS, max_examples=80)
     @given(gen.cases(4, [field]))
     def run(case: tuple[gen.GeneratedQuery, gen.GeneratedDoc]) -> None:
         _agrees(case)

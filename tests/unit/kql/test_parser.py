@@ -72,6 +72,8 @@ CASES: list[tuple[str, object]] = [
     (r"f: a\tb\rc\nd", ("is", "f", "a\tb\rc\nd")),
     (r"f: a\u0041\u00e9", ("is", "f", "aAé")),
     (r"f: x\t", ("is", "f", "x")),
+    (r"f: \uD83D\uDE00*", ("is", "f", "\U0001f600*", ("wild", "\U0001f600", ""))),
+    (r'f: "\ud83d\ude00"', ("is", "f", "\U0001f600", "quoted")),
     # escapes inside quotes: only \" \\ \t \r \n \uXXXX; any other backslash is literal
     (r'f: "a\"b\\c"', ("is", "f", 'a"b\\c', "quoted")),
     (r'f: "C:\Windows\b"', ("is", "f", "C:\\Windows\\b", "quoted")),
