@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
-from kmsdet.backends.documents import first_value
+from kmsdet.backends.documents import first_value, parse_time
 from kmsdet.backends.embedded import EmbeddedBackend, rule_time
+from kmsdet.errors import UsageError
 from kmsdet.rules.model import Rule
 from kmsdet.rules.timing import DEFAULT_INTERVAL, duration_seconds, lookback_seconds
 
@@ -33,7 +35,61 @@ class ReplayAlert:
                 "@timestamp": self.timestamp}
 
 
-def replay(rules: Sequence[Rule], documents: Sequence[Mapping[str, Any]]) -> list[ReplayAlert]:
+def load_documents(paths: Sequence[Path]) -> list[dict[str, Any]]:
+    """ECS documents from raw CloudTrail (mapped as the integration does) or ECS inputs.
+
+    A raw record's ``event.ingested`` is its eventTime: replay asks what the rules would have
+    seen had the events arrived as they happened.
+    """
+    from kmsdet.cloudtrail.readers import read_events
+    from kmsdet.cloudtrail.to_ecs import to_ecs
+
+    documents: list[dict[str, Any]] = []
+    for path in paths:
+        for kind, obj in read_events(path):
+            if kind == "ecs":
+                documents.append(obj)
+            else:
+                documents.append(to_ecs(obj, ingested=parse_time(obj.get("eventTime"))))
+    return documents
+
+
+def convert_records(path: Path) -> Iterator[dict[str, Any]]:
+    """Raw CloudTrail from ``path`` as ECS documents, in input order (``kmsdet events --from``)."""
+    from kmsdet.cloudtrail.readers import read_records
+    from kmsdet.cloudtrail.to_ecs import to_ecs
+
+    for record in read_records(path):
+        yield to_ecs(record, ingested=parse_time(record.get("eventTime")))
+
+
+def case_events(rule_path: Path, *, case: str | None, ecs: bool, seed: int,
+                now: datetime | None = None) -> Iterator[dict[str, Any]]:
+    """The events of a rule's cases (or of one case), raw or as ECS documents."""
+    from kmsdet.cases.events import build_case_events, to_documents
+    from kmsdet.cases.loader import load_cases
+    from kmsdet.rules.loader import load_rule
+
+    rule = load_rule(rule_path)
+    loaded = load_cases(rule_path)
+    cases = loaded.cases if loaded else []
+    if case is not None:
+        cases = [c for c in cases if c.name == case]
+        if not cases:
+            names = ", ".join(repr(c.name) for c in (loaded.cases if loaded else []))
+            raise UsageError(f"no case named {case!r} for {rule_path}", file=str(rule_path),
+                             hint=f"cases: {names or 'none'}")
+    when = now or datetime.now(timezone.utc).replace(microsecond=0)
+    for item in cases:
+        built = build_case_events(item, now=when, seed=seed, key=rule.rule_id)
+        if ecs:
+            yield from to_documents(built, run_id=f"events-{rule.rule_id}")
+        else:
+            yield from (e.raw for e in built)
+
+
+def replay_rules(rules: Sequence[Rule],
+                 documents: Sequence[Mapping[str, Any]]) -> list[ReplayAlert]:
     backend = EmbeddedBackend()
     alerts: list[ReplayAlert] = []
     for rule in rules:

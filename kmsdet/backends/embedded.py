@@ -12,7 +12,7 @@ window), stopping at ``max_signals``.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from kmsdet.backends.base import Alert, Backend, Execution
@@ -72,7 +72,8 @@ class EmbeddedBackend(Backend):
                 continue
             if matcher(doc):
                 found.append((when, doc))
-        found.sort(key=lambda hit: hit[0])
+        # Kibana sorts on the override field, then on @timestamp (both ascending).
+        found.sort(key=lambda hit: (hit[0], _sort_time(hit[1])))
         return found
 
     def matcher(self, rule: Rule) -> Matcher:
@@ -96,6 +97,10 @@ def rule_time(doc: Mapping[str, Any], primary: str, fallback: bool) -> datetime 
     if value is None and fallback:
         value = first_value(doc, "@timestamp")
     return parse_time(value) if value is not None else None
+
+
+def _sort_time(doc: Mapping[str, Any]) -> datetime:
+    return parse_time(first_value(doc, "@timestamp")) or datetime.min.replace(tzinfo=timezone.utc)
 
 
 def _event_alert(rule_id: str, doc: Mapping[str, Any]) -> Alert:

@@ -40,11 +40,14 @@ def _register() -> None:
     from kmsdet.cli import kibana as kibana_cli
     from kmsdet.cli import kql as kql_cli
     from kmsdet.cli import lint as lint_cli
+    from kmsdet.cli import replay as replay_cli
     from kmsdet.cli import sandbox as sandbox_cli
     from kmsdet.cli import test as test_cli
 
     app.command("lint", help=lint_cli.HELP)(lint_cli.lint)
     app.command("test", help=test_cli.HELP)(test_cli.test)
+    app.command("replay", help=replay_cli.REPLAY_HELP)(replay_cli.replay)
+    app.command("events", help=replay_cli.EVENTS_HELP)(replay_cli.events)
     app.add_typer(kql_cli.app, name="kql")
     app.add_typer(sandbox_cli.app, name="sandbox")
     app.command("deploy", help=kibana_cli.DEPLOY_HELP)(kibana_cli.deploy)

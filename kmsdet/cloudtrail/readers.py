@@ -46,16 +46,7 @@ def read_records(path: Path) -> Iterator[dict[str, Any]]:
                 raise InputError("this is an ECS document, not a raw CloudTrail record",
                                  file=str(file), line=line,
                                  hint="read documents with the ECS reader (--ecs)")
-            records = obj.get("Records") if "Records" in obj else [obj]
-            if not isinstance(records, list):
-                raise InputError("'Records' is not a list", file=str(file), line=line,
-                                 field="Records")
-            for index, record in enumerate(records):
-                if not isinstance(record, dict):
-                    raise InputError(f"record {index} is a {type(record).__name__}, not an "
-                                     "object", file=str(file), line=line,
-                                     field=f"Records[{index}]")
-                yield record
+            yield from _records_of(obj, file, line)
 
 
 def read_ecs(path: Path) -> Iterator[dict[str, Any]]:
@@ -70,6 +61,18 @@ def read_ecs(path: Path) -> Iterator[dict[str, Any]]:
             yield obj
 
 
+def read_events(path: Path) -> Iterator[tuple[Kind, dict[str, Any]]]:
+    """Raw records and ECS documents alike, each tagged with its kind, for replay, which takes
+    whatever a user has (a trail's S3 files, an Elasticsearch export, or both)."""
+    for file in _files(path):
+        for obj, line in _objects(file):
+            if _kind_at(obj, file, line) == "ecs":
+                yield "ecs", obj
+                continue
+            for record in _records_of(obj, file, line):
+                yield "raw", record
+
+
 def read_json_documents(path: Path) -> Iterator[dict[str, Any]]:
     """Every JSON object in a file (one document, an array, or NDJSON; optionally .gz) or a
     folder of such files, whatever its kind: for tools that take any document, like
@@ -80,6 +83,18 @@ def read_json_documents(path: Path) -> Iterator[dict[str, Any]]:
                 raise InputError(f"expected a JSON object, found {type(obj).__name__}",
                                  file=str(file), line=line)
             yield obj
+
+
+def _records_of(obj: dict[str, Any], file: Path, line: int) -> Iterator[dict[str, Any]]:
+    """The records of a ``Records`` envelope, or the object itself when it is one record."""
+    records = obj.get("Records") if "Records" in obj else [obj]
+    if not isinstance(records, list):
+        raise InputError("'Records' is not a list", file=str(file), line=line, field="Records")
+    for index, record in enumerate(records):
+        if not isinstance(record, dict):
+            raise InputError(f"record {index} is a {type(record).__name__}, not an object",
+                             file=str(file), line=line, field=f"Records[{index}]")
+        yield record
 
 
 def _kind_at(obj: Any, file: Path, line: int) -> Kind:

@@ -116,8 +116,11 @@ def _pipeline(j: dict[str, Any], doc: dict[str, Any], retain: str | None) -> Non
     ct: dict[str, Any] = {}
     doc["aws"] = {"cloudtrail": ct}
     event = doc["event"]
+    # Attached now, tidied at the end: a failing processor must leave earlier renames in place.
     user: dict[str, Any] = {}
     cloud: dict[str, Any] = {}
+    related: list[Any] = []
+    doc["user"], doc["cloud"], doc["related"] = user, cloud, {"user": related}
 
     _map_identity(j, ct, user, cloud)
     if "sessionCredentialFromConsole" in j:
@@ -165,7 +168,6 @@ def _pipeline(j: dict[str, Any], doc: dict[str, Any], retain: str | None) -> Non
         ct["shared_event_id"] = j.pop("sharedEventId")
     if "vpcEndpointId" in j:
         ct["vpc_endpoint_id"] = j.pop("vpcEndpointId")
-    related: list[Any] = []
     _related_from_payloads(j, related)
     _console_login(j, ct)
     _categorize(j, ct, event)
@@ -183,12 +185,6 @@ def _pipeline(j: dict[str, Any], doc: dict[str, Any], retain: str | None) -> Non
     for value in (user.get("id"), user.get("name"), user.get("changes", {}).get("name")):
         if value is not None:
             _append_unique(related, _mustache(value))
-    if related:
-        doc["related"] = {"user": related}
-    if user:
-        doc["user"] = user
-    if cloud:
-        doc["cloud"] = cloud
     _retain(ct, retain)
     _tidy(doc)
 
@@ -518,6 +514,11 @@ def _tidy(doc: dict[str, Any]) -> None:
     event = doc.get("event")
     if isinstance(event, dict) and event.get("type") == []:
         del event["type"]
+    if not doc.get("related", {}).get("user", True):
+        del doc["related"]
+    for key in ("user", "cloud"):
+        if doc.get(key) == {}:
+            del doc[key]
 
 
 def _put(root: dict[str, Any], path: list[str], value: Any) -> None:

@@ -198,12 +198,18 @@ def server_info(client: Elasticsearch, target: EsTarget) -> ServerInfo:
     handler, so the node's own entry in ``_nodes`` is the fallback.
     """
     transport = client.transport
-    if isinstance(transport, CompatTransport):
+    compat = isinstance(transport, CompatTransport)
+    previous = transport.compat_major if compat else None
+    if compat:
         transport.compat_major = min(SUPPORTED_MAJORS)
-    with translate_errors(target, "connect to"):
-        version = _probe(client, "/", ("version", "number"))
-        if version is None:
-            version = _probe(client, "/_nodes/_local", ("nodes", "*", "version"))
+    try:
+        with translate_errors(target, "connect to"):
+            version = _probe(client, "/", ("version", "number"))
+            if version is None:
+                version = _probe(client, "/_nodes/_local", ("nodes", "*", "version"))
+    finally:
+        if compat:
+            transport.compat_major = previous
     if version is None:
         raise EnvironmentProblem(f"{target.redacted_url} did not report a version",
                                  field=target.source, hint="is this Elasticsearch?")

@@ -7,12 +7,16 @@ code = "reason") drop a check's findings for that rule only, and must give a rea
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import sys
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from kmsdet.rules.checks.base import Check, Finding, LintContext, Severity, all_checks
-from kmsdet.rules.loader import LoadResult, iter_load
+from kmsdet.rules.loader import LoadResult, find_rule_files, load_file
 from kmsdet.rules.model import Rule
 
 SUPPRESSION_CODE = "KD107"
@@ -45,21 +49,39 @@ class LintReport:
         return bool(self.errors or (strict and self.warnings))
 
 
+PARALLEL_MIN_FILES = 300
+
+
 def lint_paths(paths: Sequence[str | Path], *, strict: bool = False,
-               checks: Sequence[Check] | None = None) -> LintReport:
-    """Lint every rule file under ``paths``; raises InputError only for a missing path."""
-    return lint_results(iter_load(paths), strict=strict, checks=checks)
+               checks: Sequence[Check] | None = None, jobs: int | None = None) -> LintReport:
+    """Lint every rule file under ``paths``; raises InputError only for a missing path.
+
+    Large trees are split across processes (``jobs``, default one per CPU): parsing TOML
+    dominates the run, and it is pure CPU work that threads cannot share.
+    """
+    files = find_rule_files(paths)
+    workers = jobs if jobs is not None else (os.cpu_count() or 1)
+    if checks is None and workers > 1 and len(files) >= PARALLEL_MIN_FILES and _can_fork():
+        return _lint_parallel(files, strict=strict, workers=workers)
+    return lint_results(map(load_file, files), strict=strict, checks=checks)
 
 
 def lint_results(results: Iterable[LoadResult], *, strict: bool = False,
                  checks: Sequence[Check] | None = None) -> LintReport:
     active = list(checks) if checks is not None else all_checks()
+    files, rules, raw = _check_each(results, active, strict)
+    return _finish(files, rules, raw, active, strict)
+
+
+def _check_each(results: Iterable[LoadResult], active: Sequence[Check],
+                strict: bool) -> tuple[int, list[Rule], list[Finding]]:
+    """Per-file work: load findings, every check's per-rule findings, suppression findings."""
     known_codes = {c.code for c in active} | _extra_codes(active) | set(LOAD_CODES)
     ctx = LintContext(strict=strict)
-    report = LintReport()
     raw: list[Finding] = []
+    files = 0
     for result in results:
-        report.files += 1
+        files += 1
         raw.extend(_load_findings(result))
         if result.rule is None:
             continue
@@ -67,11 +89,37 @@ def lint_results(results: Iterable[LoadResult], *, strict: bool = False,
         for check in active:
             raw.extend(check.check(result.rule, ctx))
         raw.extend(_suppression_findings(result.rule, known_codes))
+    return files, ctx.rules, raw
+
+
+def _finish(files: int, rules: list[Rule], raw: list[Finding], active: Sequence[Check],
+            strict: bool) -> LintReport:
+    """Cross-rule checks over the whole tree, then suppressions and ordering."""
+    ctx = LintContext(strict=strict, rules=rules)
     for check in active:
         raw.extend(check.finalize(ctx))
-    report.rules = ctx.rules
-    report.findings = sorted(_apply_suppressions(raw, ctx.rules), key=_order)
-    return report
+    return LintReport(files=files, rules=rules,
+                      findings=sorted(_apply_suppressions(raw, rules), key=_order))
+
+
+def _can_fork() -> bool:
+    return "fork" in multiprocessing.get_all_start_methods() and sys.platform == "linux"
+
+
+def _lint_chunk(args: tuple[list[Path], bool]) -> tuple[int, list[Rule], list[Finding]]:
+    files, strict = args
+    return _check_each(map(load_file, files), all_checks(), strict)
+
+
+def _lint_parallel(files: list[Path], *, strict: bool, workers: int) -> LintReport:
+    size = -(-len(files) // workers)
+    chunks = [(files[i:i + size], strict) for i in range(0, len(files), size)]
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=len(chunks), mp_context=context) as pool:
+        parts = list(pool.map(_lint_chunk, chunks))
+    rules = [rule for _, part_rules, _ in parts for rule in part_rules]
+    raw = [finding for _, _, part_raw in parts for finding in part_raw]
+    return _finish(sum(n for n, _, _ in parts), rules, raw, all_checks(), strict)
 
 
 def _order(f: Finding) -> tuple[str, int, int, str]:

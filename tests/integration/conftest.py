@@ -12,13 +12,16 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from elasticsearch import Elasticsearch
 
 from kmsdet.es.client import EsTarget, connect
+from kmsdet.es.template import DEGRADED_TYPES, build_mappings, supported_types
+from kmsdet.fields.schema import FieldSchema
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "scripts" / "es_test_cluster.py"
@@ -77,3 +80,29 @@ def es_client(es_target: EsTarget) -> Iterator[Elasticsearch]:
     client = connect(es_target)
     yield client
     client.close()
+
+
+@pytest.fixture(scope="session")
+def es_optional_types(es_client: Elasticsearch) -> set[str]:
+    """The optional mapping types (constant_keyword, wildcard, ...) this node supports."""
+    return {t for t, ok in supported_types(es_client, DEGRADED_TYPES).items() if ok}
+
+
+@pytest.fixture
+def es_scratch_index(es_client: Elasticsearch,
+                     es_optional_types: set[str]) -> Iterator[Callable[[FieldSchema], str]]:
+    """Make throw-away indices whose mappings follow a field schema (for differential tests);
+    types the node lacks degrade as in kmsdet's template. Deleted after the test."""
+    created: list[str] = []
+
+    def make(schema: FieldSchema) -> str:
+        name = f"kmsdet-scratch-{uuid.uuid4().hex[:12]}"
+        mappings, _ = build_mappings(schema, es_optional_types)
+        es_client.indices.create(index=name, mappings=mappings,
+                                 settings={"number_of_shards": 1, "number_of_replicas": 0})
+        created.append(name)
+        return name
+
+    yield make
+    for name in created:
+        es_client.indices.delete(index=name, ignore_unavailable=True)

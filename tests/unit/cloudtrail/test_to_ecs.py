@@ -327,6 +327,10 @@ def test_grok_failure_marks_a_pipeline_error() -> None:
     assert doc["error"]["message"][0].startswith(
         "Processor 'grok' with tag 'extract_user_name_from_arn' failed with message")
     assert "action" not in doc["event"] and doc["json"]["eventName"] == "DisableKey"
+    # Renames that ran before the failing grok stay, as in Elasticsearch.
+    assert doc["user"]["id"] == raw["userIdentity"]["principalId"]
+    assert doc["cloud"]["account"]["id"] == ACCOUNT
+    assert "related" not in doc
 
 
 @pytest.mark.parametrize(("retain", "strings", "flattened"), [

@@ -253,7 +253,7 @@ def _doc_value(type_: str) -> st.SearchStrategy[Any]:
     if type_ == "constant_keyword":
         return st.just(CONSTANT)
     if type_ == "text":
-        return st.lists(st.sampled_from(WORDS), min_size=0, max_size=3).map(" ".join)
+        return st.lists(st.sampled_from(WORDS), min_size=1, max_size=3).map(" ".join)
     if type_ == "long":
         return st.one_of(st.integers(-2, 3), st.integers(-2, 3).map(str))
     if type_ == "double":
@@ -268,8 +268,7 @@ def _doc_value(type_: str) -> st.SearchStrategy[Any]:
 
 
 def _values(type_: str) -> st.SearchStrategy[list[Any]]:
-    # Mostly present: an empty list (rendered as null or []) is the rarer case.
-    return st.one_of(st.lists(_doc_value(type_), min_size=1, max_size=2), st.just([]))
+    return st.lists(_doc_value(type_), min_size=1, max_size=2)
 
 
 @st.composite
@@ -321,6 +320,9 @@ def documents(draw: st.DrawFn, focus: frozenset[str] = frozenset()) -> Generated
         rest = list(logical)
     for name in rest:
         draw(_place(source, name, logical[name]))
+    for name in TOP_FIELDS:
+        if name not in logical and draw(st.integers(0, 3)) == 0:
+            draw(_place(source, name, []))  # present but null or []: still missing
     if elements or draw(st.booleans()):
         rendered = []
         for element in elements:

@@ -81,3 +81,18 @@ def test_strict_turns_warnings_into_failure(tmp_path: Path) -> None:
     assert [f.severity for f in report.findings] == [Severity.WARNING]
     assert not report.failed(strict=False)
     assert report.failed(strict=True)
+
+
+def test_parallel_lint_reports_exactly_what_serial_lint_does(tmp_path: Path, monkeypatch) -> None:
+    import kmsdet.rules.lint as lint_module
+
+    for i in range(6):
+        rule_id = f'rule_id = "0b5a3e0c-1f7e-4f4e-9d3c-8a0e6f1c2b{i:02d}"'
+        text = rule_text({BASE_ID: rule_id, "risk_score = 47": f"risk_score = {40 + i * 5}"})
+        write(tmp_path, f"rule_{i}.toml", text)  # same name everywhere: KD209 across workers
+    monkeypatch.setattr(lint_module, "PARALLEL_MIN_FILES", 2)
+    serial = lint_paths([tmp_path], jobs=1)
+    parallel = lint_paths([tmp_path], jobs=2)
+    assert parallel.findings == serial.findings
+    assert {f.code for f in parallel.findings} >= {"KD206", "KD209"}
+    assert [r.rule_id for r in parallel.rules] == [r.rule_id for r in serial.rules]
