@@ -6,7 +6,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.kmsdet-installed
 RULES  ?= rules/
 
-.PHONY: help install lint test test-rules fmt check bench clean
+BACKENDS ?= embedded
+
+.PHONY: help install lint test test-rules fmt check bench clean es-up es-down sandbox-test
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -24,6 +26,10 @@ lint: install ## Lint the rules (kmsdet lint rules/)
 
 test-rules: install ## The main job: strict lint, then every rule's expected-alert tests
 	$(BIN)/kmsdet lint --strict $(RULES)
+	@for backend in $(BACKENDS); do \
+	  echo "== kmsdet test --backend $$backend =="; \
+	  $(BIN)/kmsdet test --backend $$backend $(RULES) || exit 1; \
+	done
 
 test: install ## The whole pytest suite
 	$(BIN)/pytest -q
@@ -33,6 +39,20 @@ fmt: install ## Fix what ruff can fix
 
 check: install ## ruff, as CI runs it
 	$(BIN)/ruff check kmsdet tests bench scripts
+
+es-up: ## Start a local test Elasticsearch (from Maven Central, needs a JDK) and print its URL
+	$(PYTHON) scripts/es_test_cluster.py up
+
+es-down: ## Stop the local test Elasticsearch
+	$(PYTHON) scripts/es_test_cluster.py down
+
+sandbox-test: install ## Live rule tests in the docker-compose sandbox (needs Docker)
+	$(BIN)/kmsdet sandbox up
+	set -a && . ./.env && set +a && export KMSDET_CONFIG=.kmsdet/targets/sandbox.toml && \
+	  $(BIN)/kmsdet seed --target sandbox $(RULES) && \
+	  $(BIN)/kmsdet deploy --target sandbox $(RULES) && \
+	  $(BIN)/kmsdet test --backend kibana --target sandbox --junit reports/out/sandbox-junit.xml $(RULES)
+	@echo "report: reports/out/sandbox-junit.xml"
 
 clean: ## Remove the virtualenv and caches
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

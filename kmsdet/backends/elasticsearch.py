@@ -1,10 +1,11 @@
 """The elasticsearch backend: real indexing, real searches, the executor's request shape.
 
 All executions of a batch are seeded in one bulk (each document tagged with its execution's
-run id), the data stream is refreshed once, and every rule's search - built as Kibana's query
-rule executor builds it (kmsdet.es.search) - goes out in one multi-search. The hits, in the
-executor's order and up to ``max_signals``, are the alerts. Documents stay in the stream
-afterwards; run ids keep executions apart, and content ids make re-seeding a no-op.
+run id), the data stream is refreshed once, and every query rule's search - built as Kibana's
+query rule executor builds it (kmsdet.es.search) - goes out in one multi-search. The hits, in
+the executor's order and up to ``max_signals``, are the alerts. Threshold and new_terms rules
+run their aggregations on the same filtered search (kmsdet.es.rule_types). Documents stay in
+the stream afterwards; run ids keep executions apart, and content ids make re-seeding a no-op.
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from elasticsearch import Elasticsearch
+from elasticsearch import BadRequestError, Elasticsearch
 
 from kmsdet.backends.base import RUN_ID_FIELD, Alert, Backend, Execution
 from kmsdet.backends.documents import first_value
 from kmsdet.errors import InputError, UsageError
 from kmsdet.es.client import EsTarget, connect, translate_errors
+from kmsdet.es.rule_types import new_terms_alerts, threshold_alerts
 from kmsdet.es.search import RuleSearch, rule_query, rule_search
 from kmsdet.es.seed import SeedReport, prepare_target, seed_documents
 from kmsdet.es.template import INDEX_PATTERN, Warn
@@ -26,6 +28,12 @@ from kmsdet.rules.model import Rule
 
 SchemaFor = Callable[[Sequence[str]], FieldSchema]
 MSEARCH_BATCH = 100
+SUPPORTED_TYPES = ("query", "threshold", "new_terms")
+#: Rule types whose alerts come from aggregations rather than from the hits themselves.
+AGGREGATING: Mapping[str, Callable[..., list[Alert]]] = {
+    "threshold": threshold_alerts,
+    "new_terms": new_terms_alerts,
+}
 DEFAULT_NAMESPACE = "kmsdet"
 
 
@@ -77,18 +85,38 @@ class ElasticsearchBackend(Backend):
     def execute(self, executions: Sequence[Execution]) -> list[list[Alert]]:
         if not executions:
             return []
-        searches = [rule_search(e.rule, self.query(e.rule), now=e.now, run_id=e.run_id)
-                    for e in executions]
+        queries = [self.query(e.rule) for e in executions]
         self.seed(executions)
-        responses = self._msearch(searches)
-        return [self._alerts(e.rule, r) for e, r in zip(executions, responses, strict=True)]
+        plain = [i for i, e in enumerate(executions) if e.rule.rule.type == "query"]
+        searches = [rule_search(executions[i].rule, queries[i], now=executions[i].now,
+                                run_id=executions[i].run_id) for i in plain]
+        results: list[list[Alert]] = [[] for _ in executions]
+        for i, response in zip(plain, self._msearch(searches), strict=True):
+            results[i] = self._alerts(executions[i].rule, response)
+        with translate_errors(self.target, "search"):
+            for i, e in enumerate(executions):
+                runner = AGGREGATING.get(e.rule.rule.type)
+                if runner is not None:
+                    results[i] = self._aggregate(runner, e, queries[i])
+        return results
+
+    def _aggregate(self, runner: Callable[..., list[Alert]], execution: Execution,
+                   query: dict[str, Any]) -> list[Alert]:
+        """A threshold or new_terms run; a search the cluster rejects is the rule's error."""
+        try:
+            return runner(self.client, execution.rule, query, now=execution.now,
+                          run_id=execution.run_id)
+        except BadRequestError as exc:
+            body = exc.body if isinstance(exc.body, Mapping) else {}
+            raise _rejected(execution.rule, body.get("error") or str(exc)) from None
 
     def query(self, rule: Rule) -> dict[str, Any]:
         """The rule's translated query, once per rule, query text, exceptions and indices."""
         data = rule.rule
-        if data.type != "query" or data.language != "kuery":
-            raise UsageError(f"the elasticsearch backend runs KQL query rules; "
-                             f"'{data.name}' is a {data.type}/{data.language} rule",
+        if data.type not in SUPPORTED_TYPES or data.language != "kuery":
+            raise UsageError(f"the elasticsearch backend runs KQL query, threshold and "
+                             f"new_terms rules; '{data.name}' is a {data.type}/"
+                             f"{data.language} rule",
                              file=str(rule.source.path), field="rule.type",
                              hint="run it on the kibana backend")
         exceptions = rule.kmsdet.exceptions if rule.kmsdet else []
@@ -124,14 +152,7 @@ class ElasticsearchBackend(Backend):
     def _alerts(self, rule: Rule, response: Mapping[str, Any]) -> list[Alert]:
         error = response.get("error")
         if error:
-            reason = error.get("reason") if isinstance(error, Mapping) else error
-            caused = error.get("caused_by", {}) if isinstance(error, Mapping) else {}
-            detail = caused.get("reason") if isinstance(caused, Mapping) else None
-            raise InputError(
-                f"Elasticsearch rejected the search of '{rule.name}': {reason}"
-                + (f" ({detail})" if detail else ""),
-                file=str(rule.source.path), field="rule.query",
-                hint="the translated query does not fit the index mappings")
+            raise _rejected(rule, error)
         hits = response.get("hits", {}).get("hits", [])
         alerts = []
         for hit in hits:
@@ -143,3 +164,15 @@ class ElasticsearchBackend(Backend):
                                 timestamp=str(timestamp) if timestamp is not None else None,
                                 source=source))
         return alerts
+
+
+def _rejected(rule: Rule, error: Any) -> InputError:
+    """The cluster refused a rule's search: name the rule and the cluster's reason."""
+    reason = error.get("reason") if isinstance(error, Mapping) else error
+    caused = error.get("caused_by", {}) if isinstance(error, Mapping) else {}
+    detail = caused.get("reason") if isinstance(caused, Mapping) else None
+    return InputError(
+        f"Elasticsearch rejected the search of '{rule.name}': {reason}"
+        + (f" ({detail})" if detail else ""),
+        file=str(rule.source.path), field="rule.query",
+        hint="the translated query does not fit the index mappings")

@@ -44,10 +44,18 @@ def iso(moment: datetime) -> str:
 
 
 def time_filter(rule: Rule, now: datetime) -> dict[str, Any]:
-    """The range clause: override field, with the ``@timestamp`` fallback when allowed."""
+    """The run's window (``from``..``to`` at ``now``, both ends included) as a range clause."""
+    start, end = window(rule.rule.from_, rule.rule.to, now)
+    return range_filter(rule, start, end)
+
+
+def range_filter(rule: Rule, start: datetime, end: datetime, *,
+                 end_inclusive: bool = True) -> dict[str, Any]:
+    """A range on the rule's time: the override field, with the ``@timestamp`` fallback for
+    documents without it when allowed (new_terms ranges its history with an open end)."""
     data = rule.rule
-    start, end = window(data.from_, data.to, now)
-    bounds = {"gte": iso(start), "lte": iso(end), "format": DATE_FORMAT}
+    bounds = {"gte": iso(start), "lte" if end_inclusive else "lt": iso(end),
+              "format": DATE_FORMAT}
     primary = data.timestamp_override or "@timestamp"
     fallback = primary != "@timestamp" and not data.timestamp_override_fallback_disabled
     primary_range = {"range": {primary: dict(bounds)}}
@@ -85,9 +93,11 @@ def rule_query(rule: Rule, schema: FieldSchema) -> dict[str, Any]:
 
 
 def rule_search(rule: Rule, query: Mapping[str, Any], *, now: datetime,
-                run_id: str | None = None) -> RuleSearch:
-    """The search one run of ``rule`` at ``now`` sends, given its translated ``query``."""
-    filters: list[Any] = [dict(query), time_filter(rule, now)]
+                run_id: str | None = None,
+                time_range: Mapping[str, Any] | None = None) -> RuleSearch:
+    """The search one run of ``rule`` at ``now`` sends, given its translated ``query``;
+    ``time_range`` replaces the run's window (a new_terms rule's history)."""
+    filters: list[Any] = [dict(query), dict(time_range or time_filter(rule, now))]
     if run_id is not None:
         filters.append({"term": {RUN_ID_FIELD: run_id}})
     body = {

@@ -8,14 +8,16 @@ is what the per-field solver and the unsatisfiability proof both work on.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Union
+from functools import lru_cache
+from typing import Any
 
-from kmsdet.kql.ast import And, Exists, Is, MatchAll, Nested, Node, Not, Or, Range
+from kmsdet.kql.ast import And, Exists, Is, MatchAll, Nested, Node, Not, Or, Range, Span
 
-Atom = Union[Is, Exists, Range, Nested]
+Atom = Is | Exists | Range | Nested
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +48,7 @@ class Const:
     value: bool
 
 
-NNF = Union[Lit, Conj, Disj, Const]
+NNF = Lit | Conj | Disj | Const
 Branch = tuple[int, int]
 
 
@@ -128,3 +130,21 @@ def conjunctions(root: NNF, budget: Budget, *, forced: Mapping[int, int] | None 
         yield lits, taken
 
     yield from dfs((root,), (), frozenset())
+
+
+_NO_SPAN = Span(0, 0)
+
+
+@lru_cache(maxsize=8192)
+def atom_key(node: Any) -> Any:
+    """``node`` with every span zeroed: two clauses written alike compare equal."""
+    if isinstance(node, Span):
+        return _NO_SPAN
+    if isinstance(node, tuple):
+        return tuple(atom_key(item) for item in node)
+    if dataclasses.is_dataclass(node) and not isinstance(node, type):
+        changes = {f.name: atom_key(getattr(node, f.name)) for f in dataclasses.fields(node)
+                   if isinstance(getattr(node, f.name), (Span, tuple))
+                   or dataclasses.is_dataclass(getattr(node, f.name))}
+        return dataclasses.replace(node, **changes)
+    return node

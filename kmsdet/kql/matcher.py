@@ -134,16 +134,23 @@ class FieldPath:
         return out
 
     def _collect(self, obj: Any, i: int, out: list[Any]) -> None:
-        if isinstance(obj, list):
+        kind = type(obj)  # exact type checks first: this is the matcher's hottest loop
+        if kind is list:
             for item in obj:
                 self._collect(item, i, out)
         elif i == self._n:
             if obj is not None:
                 out.append(obj)
-        elif isinstance(obj, Mapping):
+        elif kind is dict or isinstance(obj, Mapping):
             for j, key in self._steps[i]:
                 if key in obj:
-                    self._collect(obj[key], j, out)
+                    if j == self._n and type(obj[key]) is str:
+                        out.append(obj[key])
+                    else:
+                        self._collect(obj[key], j, out)
+        elif isinstance(obj, list):
+            for item in obj:
+                self._collect(item, i, out)
 
     def leaves(self, source: Any) -> list[Any]:
         """Every scalar at or below this path (for objects, flattened roots and exists)."""
@@ -318,6 +325,17 @@ class _FlattenedFamily(_KeywordFamily):
 
     def convert(self, raw: list[Any]) -> tuple:
         return tuple(t for t in map(keyword_string, raw) if t is not None)
+
+
+class _DynamicKeywordFamily(_KeywordFamily):
+    """The ``.keyword`` sub-field dynamic mapping adds to a string field (never to dates)."""
+
+    def cache_id(self) -> str:
+        return f"dynamic-keyword:{self.ignore_above}"
+
+    def convert(self, raw: list[Any]) -> tuple:
+        strings = [v for v in raw if isinstance(v, str) and not _looks_like_date(v)]
+        return super().convert(strings)
 
 
 class _ConstantFamily(_KeywordFamily):
@@ -637,7 +655,7 @@ class _Compiler:
         if absolute.endswith(".keyword") and self.dynamic == "text":
             parent = absolute[: -len(".keyword")]
             if schema is None or schema.get(parent) is None:
-                family = _KeywordFamily(_DYNAMIC_KEYWORD_IGNORE_ABOVE["text"])
+                family = _DynamicKeywordFamily(_DYNAMIC_KEYWORD_IGNORE_ABOVE["text"])
                 return _Target(absolute, self._relative(parent), family, "keyword",
                                "dynamic keyword")
         return _Target(absolute, self._relative(absolute), None, "", "dynamic")
@@ -656,10 +674,7 @@ class _Compiler:
             if self.lenient:
                 return lambda d: False
             raise self._error(exc, node, target.name) from None
-        path = self.path(target.source)
-        read = path.leaves if family.below else path.values
-        convert = family.convert
-        key = f"{family.cache_id()}|{family.below}|{target.source}"
+        key, read, convert = self.accessor(target, family)
 
         def leaf(d: _Doc) -> bool:
             cache = d.cache
@@ -668,9 +683,14 @@ class _Compiler:
                 values = cache[key] = convert(read(d.source))
             return test(values)
 
-        leaf.cache_key = key  # type: ignore[attr-defined]
-        leaf.test_values = (read, convert)  # type: ignore[attr-defined]
         return leaf
+
+    def accessor(self, target: _Target, family: _Family
+                 ) -> tuple[str, Callable[[Any], list[Any]], Callable[[list[Any]], tuple]]:
+        """(per-document cache key, raw reader, converter) of a typed target's values."""
+        path = self.path(target.source)
+        read = path.leaves if family.below else path.values
+        return f"{family.cache_id()}|{family.below}|{target.source}", read, family.convert
 
     def _dynamic_leaf(self, target: _Target, build: Callable[[_Family, str], Test]
                       ) -> Callable[[_Doc], bool]:
@@ -758,19 +778,6 @@ class _Compiler:
         return self.leaf(target, lambda family, _t: family.exists(), node, target.name)
 
     def _exists_by_pattern(self, pattern: str) -> Callable[[_Doc], bool]:
-        # A constant_keyword with a mapped value holds it in every document of the index.
-        constant_hit = False
-        for name in self.schema.names() if self.schema is not None else ():
-            info = self.schema.get(name) if self.schema is not None else None
-            if info is not None and info.type == "constant_keyword" and info.value is not None:
-                family = _ConstantFamily(info.value)
-                try:
-                    constant_hit = constant_hit or build(family, "constant_keyword")((info.value,))
-                except CoercionError:
-                    pass
-        if constant_hit:
-            return lambda d: True
-
         def leaf(d: _Doc) -> bool:
             pairs: list[tuple[str, Any]] = []
             _flatten(d.source, "", pairs)
@@ -870,17 +877,8 @@ class _Compiler:
                     tests[key] = lambda raw, f=family, t=test: t(f.convert(list(raw)))
             return tests[key]
 
-        # A constant_keyword with a mapped value holds it in every document of the index.
-        constant_hit = False
-        for name in self.schema.names() if self.schema is not None else ():
-            info = self.schema.get(name) if self.schema is not None else None
-            if info is not None and info.type == "constant_keyword" and info.value is not None:
-                family = _ConstantFamily(info.value)
-                try:
-                    constant_hit = constant_hit or build(family, "constant_keyword")((info.value,))
-                except CoercionError:
-                    pass
-        if constant_hit:
+        if self._constant_matches(build):
+            # A constant_keyword with a mapped value holds it in every document of the index.
             return lambda d: True
 
         def leaf(d: _Doc) -> bool:
@@ -897,6 +895,19 @@ class _Compiler:
             return False
 
         return leaf
+
+    def _constant_matches(self, build: Callable[[_Family, str], Test]) -> bool:
+        """Whether a mapped constant_keyword value satisfies a free-text query."""
+        for name in self.schema.names() if self.schema is not None else ():
+            info = self.schema.get(name) if self.schema is not None else None
+            if info is None or info.type != "constant_keyword" or info.value is None:
+                continue
+            try:
+                if build(_ConstantFamily(info.value), "constant_keyword")((info.value,)):
+                    return True
+            except CoercionError:
+                continue
+        return False
 
     def _free_text_targets(self, name: str, multi_fields: Mapping[str, list[str]]
                            ) -> list[_Target]:
@@ -989,8 +1000,15 @@ def compile_query(node: Node, schema: FieldSchema | None = None, *,
 
     ``now`` anchors date math (``now-6m``); it defaults to the current time. ``dynamic`` says
     how fields missing from ``schema`` are mapped (see the module docstring). Raises
-    ``KqlTypeError`` when Elasticsearch would reject the query Kibana builds.
+    ``KqlTypeError`` when Elasticsearch would reject the query Kibana builds, and
+    ``KqlTranslationError`` when Kibana would refuse to build it.
     """
+    if schema is not None:
+        # Kibana itself refuses some queries (a nested field outside its ``path: { }`` group);
+        # the DSL translator knows those rules, and the rule would fail before any search.
+        from kmsdet.kql.dsl import to_dsl
+
+        to_dsl(node, schema)
     compiler = _Compiler(schema, _now_nanos(now), dynamic)
     return CompiledQuery(node, compiler.compile(node), compiler)
 
@@ -1017,13 +1035,8 @@ def _requirements(node: Node, compiler: _Compiler) -> list[_Requirement]:
         family = target.family
         if target.kibana_type != "keyword" or type(family) is not _KeywordFamily:
             return []
-        leaf = compiler.leaf(target, lambda f, t: f.exists(), node, target.name)
-        read, convert = leaf.test_values  # type: ignore[attr-defined]
-        limit = family.ignore_above
-        if limit is not None and len(node.value.text) > limit:
-            return []
-        return [_Requirement(leaf.cache_key, read, convert,  # type: ignore[attr-defined]
-                             frozenset((node.value.text,)))]
+        key, read, convert = compiler.accessor(target, family)
+        return [_Requirement(key, read, convert, frozenset((node.value.text,)))]
     if isinstance(node, And):
         return [r for item in node.items for r in _requirements(item, compiler)]
     if isinstance(node, Or):

@@ -24,6 +24,7 @@ else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
 CASES_SUFFIX = ".cases.toml"
+SCENARIO_SUFFIX = ".scenario.toml"
 
 
 @dataclass
@@ -48,7 +49,8 @@ class LoadResult:
 
 
 def is_rule_file(path: Path) -> bool:
-    return path.suffix == ".toml" and not path.name.endswith(CASES_SUFFIX)
+    """Rule files are *.toml; test cases and storylines beside them are not rules."""
+    return path.suffix == ".toml" and not path.name.endswith((CASES_SUFFIX, SCENARIO_SUFFIX))
 
 
 def find_rule_files(paths: Iterable[str | Path]) -> list[Path]:

@@ -9,6 +9,11 @@ Kibana it silently drops unknown rule fields and fills in defaults. Its field li
 independently of kmsdet's schema so that the contract tests check kmsdet against Kibana's
 documented behaviour, not against itself.
 
+Given a real Elasticsearch client, a preview runs the rule as the detection engine would
+(PreviewEngine, at the end of this file): it searches the cluster, writes alert documents into
+.preview.alerts-security.alerts-<space> under kibana.alert.rule.uuid = previewId, and with
+enable_logged_requests (8.16+; query rules log from 8.18) returns the searches it sent.
+
 Faults can be injected per path: an HTTP status (429 with Retry-After, 500, 503), a slow
 answer, or a dropped connection.
 """
@@ -18,16 +23,19 @@ from __future__ import annotations
 import base64
 import email.parser
 import email.policy
+import hashlib
 import json
 import re
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from elasticsearch import ApiError
 
 API_VERSION = "2023-10-31"
 READ, ALL = "read", "all"
@@ -126,7 +134,11 @@ class KibanaDouble:
 
     def __init__(self, *, version: str = "8.15.0", spaces: tuple[str, ...] = ("default",),
                  max_import_objects: int = 10_000, max_import_bytes: int = 10_485_760,
-                 has_encryption_key: bool = True) -> None:
+                 has_encryption_key: bool = True, elasticsearch: Any = None,
+                 excluded_data_tiers: tuple[str, ...] = ()) -> None:
+        """``elasticsearch`` (a client) makes previews run rules against it and write preview
+        alerts there; without it a preview only validates and answers. ``excluded_data_tiers``
+        is the space's securitySolution:excludedDataTiersForRuleExecution setting."""
         self.version = version
         self.spaces: dict[str, SpaceState] = {s: SpaceState() for s in spaces}
         self.api_keys: dict[str, Principal] = {}
@@ -137,6 +149,9 @@ class KibanaDouble:
         self.faults: list[Fault] = []
         self.reject_rule_ids: dict[str, tuple[int, str]] = {}
         self.bulk_fail_ids: set[str] = set()
+        self.preview_errors: dict[str, str] = {}  # rule_id -> execution error a preview logs
+        self.previews: dict[str, dict[str, Any]] = {}  # previewId -> the rule it ran
+        self.engine = PreviewEngine(elasticsearch, excluded_data_tiers) if elasticsearch else None
         self.requests: list[Recorded] = []
         self.lock = threading.RLock()
         self._server: ThreadingHTTPServer | None = None
@@ -226,6 +241,10 @@ class KibanaDouble:
             headers: dict[str, str] = {}
         except _Reply as reply:
             status, body, headers = reply.status, reply.body, reply.headers
+        except Exception as exc:  # noqa: BLE001 - a bug answers 500, as Kibana would
+            status, headers = 500, {}
+            body = {"statusCode": 500, "error": "Internal Server Error",
+                    "message": f"{type(exc).__name__}: {exc}"}
         record.status = status
         data = json.dumps(body).encode() if body is not None else b""
         try:
@@ -306,7 +325,7 @@ class KibanaDouble:
         if path == f"{rules}/_bulk_action" and method == "POST":
             return self._bulk(state, _json(raw))
         if path == f"{rules}/preview" and method == "POST":
-            return self._preview(_json(raw))
+            return self._preview(space, state, query, _json(raw))
         if path == "/api/exception_lists/items/_find" and method == "GET":
             return self._find_items(state, query)
         raise _boom(404, "Not Found")
@@ -591,17 +610,42 @@ class KibanaDouble:
             return 500, response
         return 200, response
 
-    def _preview(self, body: Any) -> tuple[int, Any]:
+    def _preview(self, space: str, state: SpaceState, query: dict[str, str],
+                 body: Any) -> tuple[int, Any]:
         if not isinstance(body, dict):
             raise _boom(400, "[request body]: expected an object")
+        if "enable_logged_requests" in query and _version(self.version) < (8, 16):
+            raise _boom(400, "[request query.enable_logged_requests]: definition for this key "
+                             "is missing")
         payload = {k: v for k, v in body.items() if k not in ("invocationCount",
                                                                 "timeframeEnd")}
         problems = self._validate(payload)
         if problems or "invocationCount" not in body or "timeframeEnd" not in body:
             raise _boom(400, "; ".join(problems) or "invocationCount: Required")
-        return 200, {"previewId": str(uuid.uuid4()), "isAborted": False,
-                     "logs": [{"errors": [], "warnings": [], "duration": 1,
-                               "startedAt": body["timeframeEnd"]}]}
+        end = _parse_time(body["timeframeEnd"])
+        count = body["invocationCount"]
+        if end is None or not isinstance(count, int) or count < 1:
+            raise _boom(400, "timeframeEnd: Invalid date; invocationCount: Expected number "
+                             "greater than 0")
+        rule = self._normalised(payload)
+        preview_id = str(uuid.uuid4())
+        self.previews[preview_id] = rule
+        logged = (query.get("enable_logged_requests") == "true"
+                  and _version(self.version) >= (8, 18))
+        interval = _seconds(str(rule["interval"])) or 300
+        logs = []
+        for run in range(count):
+            started = end - timedelta(seconds=interval * (count - 1 - run))
+            log: dict[str, Any] = {"errors": [], "warnings": [], "duration": 1,
+                                   "startedAt": _iso(started)}
+            if rule.get("rule_id") in self.preview_errors:
+                log["errors"].append(self.preview_errors[rule["rule_id"]])
+            elif self.engine is not None:
+                items = [i for ref in rule.get("exceptions_list") or []
+                         for i in state.items.get(str(ref.get("list_id")), [])]
+                self.engine.run(rule, preview_id, space, started, items, log, logged)
+            logs.append(log)
+        return 200, {"previewId": preview_id, "isAborted": False, "logs": logs}
 
 
 def _json(raw: bytes) -> Any:
@@ -628,3 +672,402 @@ def _multipart_file(raw: bytes, content_type: str) -> tuple[str, bytes]:
         if part.get_param("name", header="content-disposition") == "file":
             return part.get_filename() or "", part.get_payload(decode=True) or b""
     raise _boom(400, "[request body.file]: expected value of type [Stream]")
+
+
+# -- rule execution for previews ----------------------------------------------------------------
+
+# getInputIndex's built-in list, for rules without index patterns.
+_DEFAULT_INDEX = ("apm-*-transaction*", "auditbeat-*", "endgame-*", "filebeat-*", "logs-*",
+                  "packetbeat-*", "traces-apm*", "winlogbeat-*", "-*elastic-cloud-logs-*")
+_PAGE_SIZE = 100  # DEFAULT_SEARCH_AFTER_PAGE_SIZE
+_ALERTS_MAX = 1000  # xpack.alerting.rules.run.alerts.max
+_AGGREGATED_SCAN = 10_000  # the double scans threshold/new_terms windows instead of aggregating
+_LOGGED_SEARCHES = 2  # Kibana logs the first two searches of each kind
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "M": 2592000,
+                 "y": 31536000}
+_DATE_FORMAT = "strict_date_optional_time"
+_KEYWORD = {"type": "keyword"}
+_ALERT_MAPPINGS: dict[str, Any] = {"dynamic": False, "properties": {
+    "@timestamp": {"type": "date"},
+    "event": {"properties": {"kind": _KEYWORD, "action": _KEYWORD, "id": _KEYWORD}},
+    "kibana": {"properties": {
+        "space_ids": _KEYWORD,
+        "alert": {"properties": {
+            "uuid": _KEYWORD, "status": _KEYWORD, "workflow_status": _KEYWORD,
+            "original_time": {"type": "date"}, "depth": {"type": "long"},
+            "ancestors": {"properties": {"id": _KEYWORD, "index": _KEYWORD, "type": _KEYWORD,
+                                         "depth": {"type": "long"}}},
+            "original_event": {"properties": {k: _KEYWORD for k in (
+                "action", "category", "dataset", "id", "kind", "module", "outcome",
+                "provider", "type")}},
+            "rule": {"properties": {k: _KEYWORD for k in (
+                "uuid", "rule_id", "name", "type", "severity")}},
+        }},
+    }},
+}}
+
+
+class PreviewEngine:
+    """What Kibana's security rule executors do in a preview, on a real Elasticsearch.
+
+    Field types come from ``field_caps`` over the rule's index patterns, as Kibana's data view
+    does (one type, else a conflict), and the KQL goes through kmsdet.kql with them - so the
+    translation is kmsdet's, but the types are the cluster's, not kmsdet's schema. Everything
+    around it is written here from Kibana's documented behaviour: buildEsQuery's filter
+    merge, the exception and data-tier filters, the time range with the ``@timestamp``
+    fallback, search_after paging, ``max_signals``, and alert documents in
+    ``.preview.alerts-security.alerts-<space>``. Threshold and new_terms windows are scanned
+    and grouped here rather than aggregated in Elasticsearch; the result is the same.
+    """
+
+    def __init__(self, es: Any, excluded_data_tiers: tuple[str, ...] = ()) -> None:
+        self.es = es
+        self.excluded_data_tiers = excluded_data_tiers
+        self._ready: set[str] = set()
+
+    def run(self, rule: dict[str, Any], preview_id: str, space: str, started: datetime,
+            items: list[dict[str, Any]], log: dict[str, Any], logged: bool) -> None:
+        kind, language = rule.get("type"), rule.get("language")
+        if kind not in ("query", "threshold", "new_terms") or language != "kuery":
+            log["errors"].append(f"the Kibana double does not run {kind}/{language} rules")
+            return
+        index = list(rule.get("index") or _DEFAULT_INDEX)
+        caps = self.es.field_caps(index=",".join(index), fields="*", ignore_unavailable=True,
+                                  allow_no_indices=True)
+        if not caps.get("indices"):
+            log["warnings"].append(
+                "This rule is attempting to query data from Elasticsearch indices listed in the "
+                f"\"Index pattern\" section of the rule definition, however no index matching: "
+                f"{json.dumps(index)} was found.")
+            return
+        try:
+            query = self.es_query(rule, caps, items)
+        except Exception as exc:  # noqa: BLE001 - Kibana logs the failure and carries on
+            log["errors"].append(str(exc))
+            return
+        requests: list[dict[str, Any]] | None = [] if logged else None
+        try:
+            self.execute(rule, kind, index, query, preview_id, space, started, log, requests)
+        except ApiError as exc:
+            log["errors"].append(f"An error occurred during rule execution: message: "
+                                 f"\"{exc.message}: {_es_reason(exc)}\"")
+        if requests is not None:
+            log["requests"] = requests
+
+    def execute(self, rule: dict[str, Any], kind: str, index: list[str],
+                query: dict[str, Any], preview_id: str, space: str, started: datetime,
+                log: dict[str, Any], requests: list[dict[str, Any]] | None) -> None:
+        start = _date_math(str(rule["from"]), started)
+        end = _date_math(str(rule["to"]), started)
+        cap = min(int(rule["max_signals"]), _ALERTS_MAX)
+        if kind == "query":
+            hits = self.search(rule, index, query, start, end, cap, requests)
+            alerts = [self.event_alert(h, rule, preview_id, space, started) for h in hits]
+        elif kind == "threshold":
+            hits = self.search(rule, index, query, start, end, _AGGREGATED_SCAN, requests)
+            alerts = self.threshold_alerts(hits, rule, preview_id, space, started)[:cap]
+        else:
+            hits = self.search(rule, index, query, start, end, _AGGREGATED_SCAN, requests)
+            history_start = _date_math(str(rule.get("history_window_start") or "now-7d"),
+                                       started)
+            history = self.search(rule, index, query, history_start, start, _AGGREGATED_SCAN,
+                                  requests, end_inclusive=False)
+            alerts = self.new_terms_alerts(hits, history, rule, preview_id, space, started)[:cap]
+        failed = self.write(space, alerts)
+        if failed:
+            log["errors"].append(f"failed to write {failed} preview alerts")
+
+    # -- the search ---------------------------------------------------------------------------
+
+    def es_query(self, rule: dict[str, Any], caps: dict[str, Any],
+                 items: list[dict[str, Any]]) -> dict[str, Any]:
+        """buildEsQuery(dataView, kql, filters): KQL and positive filters in ``filter``,
+        negated filters in ``must_not``."""
+        from kmsdet.fields.schema import FieldSchema
+        from kmsdet.kql.dsl import build_es_query
+        from kmsdet.kql.parser import parse
+
+        types: dict[str, str] = {}
+        for name, by_type in (caps.get("fields") or {}).items():
+            kinds = [t for t in by_type if t != "unmapped"]
+            if kinds:
+                types[name] = kinds[0] if len(kinds) == 1 else "conflict"
+        built = build_es_query(parse(str(rule.get("query") or "")),
+                               FieldSchema.from_types(types))
+        filters = [f for f in rule.get("filters") or [] if isinstance(f, dict)]
+        if items:
+            filters.append({"meta": {"alias": None, "disabled": False, "negate": True},
+                            "query": {"bool": {"should": [_item_clause(i) for i in items]}}})
+        if self.excluded_data_tiers:
+            filters.append({"meta": {"negate": True, "disabled": False},
+                            "query": {"terms": {"_tier": list(self.excluded_data_tiers)}}})
+        positive, negative = list(built["bool"]["filter"]), []
+        for item in filters:
+            meta = item.get("meta") or {}
+            if meta.get("disabled"):
+                continue
+            clause = item["query"] if "query" in item else {
+                k: v for k, v in item.items() if k not in ("meta", "$state")}
+            (negative if meta.get("negate") else positive).append(clause)
+        return {"bool": {"must": [], "filter": positive, "should": [], "must_not": negative}}
+
+    def search(self, rule: dict[str, Any], index: list[str], query: dict[str, Any],
+               start: datetime, end: datetime, limit: int,
+               requests: list[dict[str, Any]] | None, *,
+               end_inclusive: bool = True) -> list[dict[str, Any]]:
+        primary = rule.get("timestamp_override") or "@timestamp"
+        stamps = [primary]
+        if primary != "@timestamp" and not rule.get("timestamp_override_fallback_disabled"):
+            stamps.append("@timestamp")
+        bounds = {"lte" if end_inclusive else "lt": _iso(end), "gte": _iso(start),
+                  "format": _DATE_FORMAT}
+        time_range: dict[str, Any] = {"range": {primary: dict(bounds)}}
+        if len(stamps) == 2:
+            time_range = {"bool": {"minimum_should_match": 1, "should": [
+                time_range,
+                {"bool": {"filter": [{"range": {"@timestamp": dict(bounds)}},
+                                     {"bool": {"must_not": {"exists": {"field": primary}}}}]}},
+            ]}}
+        size = min(limit, _PAGE_SIZE)
+        hits: list[dict[str, Any]] = []
+        after: list[Any] | None = None
+        while len(hits) < limit:
+            body: dict[str, Any] = {
+                "size": size,
+                "query": {"bool": {"filter": [query, time_range]}},
+                "fields": [{"field": "*", "include_unmapped": True},
+                           *({"field": s, "format": _DATE_FORMAT} for s in stamps)],
+                "sort": [{s: {"order": "asc", "unmapped_type": "date"}} for s in stamps],
+            }
+            if after is not None:
+                body["search_after"] = after
+            if requests is not None and len(requests) < _LOGGED_SEARCHES:
+                description = ("Find events" if after is None else
+                               f"Find events after cursor {json.dumps(after)}")
+                requests.append({
+                    "request": f"POST /{','.join(index)}/_search?allow_no_indices=true&"
+                               f"ignore_unavailable=true\n{json.dumps(body, indent=2)}",
+                    "description": description, "request_type": "findDocuments",
+                    "duration": 1})
+            page = self.es.search(index=",".join(index), allow_no_indices=True,
+                                  ignore_unavailable=True, **body)["hits"]["hits"]
+            hits.extend(page)
+            if len(page) < size:
+                break
+            after = page[-1]["sort"]
+        return hits[:limit]
+
+    # -- alerts -------------------------------------------------------------------------------
+
+    def rule_fields(self, rule: dict[str, Any], preview_id: str, space: str,
+                    started: datetime) -> dict[str, Any]:
+        return {
+            "@timestamp": _iso(datetime.now(timezone.utc)),
+            "kibana.space_ids": [space],
+            "kibana.alert.status": "active", "kibana.alert.workflow_status": "open",
+            "kibana.alert.workflow_tags": [], "kibana.alert.workflow_assignee_ids": [],
+            "kibana.alert.depth": 1, "kibana.alert.intended_timestamp": _iso(started),
+            "kibana.alert.severity": rule.get("severity"),
+            "kibana.alert.risk_score": rule.get("risk_score"),
+            "kibana.alert.rule.uuid": preview_id,
+            "kibana.alert.rule.rule_id": rule.get("rule_id"),
+            "kibana.alert.rule.name": rule.get("name"),
+            "kibana.alert.rule.type": rule.get("type"),
+            "kibana.alert.rule.severity": rule.get("severity"),
+            "kibana.alert.rule.tags": rule.get("tags", []),
+            "kibana.alert.rule.from": rule.get("from"), "kibana.alert.rule.to": rule.get("to"),
+            "kibana.alert.rule.interval": rule.get("interval"),
+            "kibana.alert.rule.max_signals": rule.get("max_signals"),
+            "kibana.alert.rule.indices": list(rule.get("index") or _DEFAULT_INDEX),
+            "kibana.alert.rule.timestamp_override": rule.get("timestamp_override"),
+            "kibana.alert.rule.consumer": "siem",
+        }
+
+    def event_alert(self, hit: dict[str, Any], rule: dict[str, Any], preview_id: str,
+                    space: str, started: datetime) -> dict[str, Any]:
+        """The source document with the alert fields over it (buildAlertFields)."""
+        source = json.loads(json.dumps(hit.get("_source") or {}))
+        event = source.get("event") if isinstance(source.get("event"), dict) else {}
+        alert = dict(source)
+        alert["event"] = {**{k: v for k, v in event.items() if k != "kind"}, "kind": "signal"}
+        alert.update(self.rule_fields(rule, preview_id, space, started))
+        version = hit.get("_version", "undefined")
+        alert.update({
+            "kibana.alert.uuid": hashlib.sha256(
+                f"{hit['_index']}{hit['_id']}{version}{space}:{preview_id}".encode()).hexdigest(),
+            "kibana.alert.original_time": source.get("@timestamp"),
+            "kibana.alert.original_event": event,
+            "kibana.alert.ancestors": [{"id": hit["_id"], "index": hit["_index"],
+                                        "type": "event", "depth": 0}],
+            "kibana.alert.reason": f"event with action {event.get('action')} created "
+                                   f"{rule.get('severity')} alert {rule.get('name')}.",
+        })
+        return alert
+
+    def threshold_alerts(self, hits: list[dict[str, Any]], rule: dict[str, Any],
+                         preview_id: str, space: str, started: datetime) -> list[dict[str, Any]]:
+        """One alert per bucket of threshold.field values reaching threshold.value (and the
+        cardinality condition), as the terms aggregation would count them."""
+        spec = rule.get("threshold") or {}
+        fields = spec.get("field") or []
+        fields = [fields] if isinstance(fields, str) else list(fields)
+        buckets: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for hit in hits:
+            for term in _combinations(hit, fields):
+                buckets.setdefault(term, []).append(hit)
+        alerts = []
+        for term, members in buckets.items():
+            if len(members) < int(spec.get("value", 1)):
+                continue
+            cardinality = (spec.get("cardinality") or [None])[0]
+            if cardinality and len({str(v) for h in members for v in
+                                    (h.get("fields") or {}).get(cardinality["field"], [])}
+                                   ) < int(cardinality["value"]):
+                continue
+            terms = [{"field": f, "value": v} for f, v in zip(fields, term, strict=True)]
+            alert = self.rule_fields(rule, preview_id, space, started)
+            first = members[0]
+            key = json.dumps([preview_id, terms, len(members)])
+            alert.update({
+                "kibana.alert.uuid": hashlib.sha256(key.encode()).hexdigest(),
+                "kibana.alert.original_time": (first.get("_source") or {}).get("@timestamp"),
+                "kibana.alert.threshold_result": {"terms": terms, "count": len(members)},
+                "kibana.alert.ancestors": [{"id": hashlib.sha256(key.encode()).hexdigest(),
+                                            "index": ",".join(rule.get("index") or []),
+                                            "type": "event", "depth": 0}],
+                "event": {"kind": "signal"},
+            })
+            alerts.append(alert)
+        return alerts
+
+    def new_terms_alerts(self, hits: list[dict[str, Any]], history: list[dict[str, Any]],
+                         rule: dict[str, Any], preview_id: str, space: str,
+                         started: datetime) -> list[dict[str, Any]]:
+        """One alert per value combination of new_terms_fields first seen in the window, on
+        the earliest event that has it."""
+        fields = list(rule.get("new_terms_fields") or [])
+        known = {t for h in history for t in _combinations(h, fields)}
+        alerts = []
+        for hit in hits:
+            fresh = [t for t in _combinations(hit, fields) if t not in known]
+            for term in fresh:
+                known.add(term)
+                alert = self.event_alert(hit, rule, preview_id, space, started)
+                alert["kibana.alert.new_terms"] = list(term)
+                alert["kibana.alert.uuid"] = hashlib.sha256(
+                    f"{alert['kibana.alert.uuid']}{list(term)}".encode()).hexdigest()
+                alerts.append(alert)
+        return alerts
+
+    def write(self, space: str, alerts: list[dict[str, Any]]) -> int:
+        """Bulk-create the alerts (same id = same alert, not a duplicate); failures counted."""
+        if not alerts:
+            return 0
+        alias = self.alerts_index(space)
+        operations: list[dict[str, Any]] = []
+        for alert in alerts:
+            operations.extend(({"create": {"_index": alias, "_id": alert["kibana.alert.uuid"]}},
+                               alert))
+        result = self.es.bulk(operations=operations, refresh=False)
+        return sum(1 for item in result["items"]
+                   if item["create"].get("status", 200) not in (200, 201, 409))
+
+    def alerts_index(self, space: str) -> str:
+        """The preview alerts alias, with its hidden backing index created on first use."""
+        alias = f".preview.alerts-security.alerts-{space}"
+        if alias not in self._ready:
+            if not self.es.indices.exists_alias(name=alias):
+                self.es.indices.create(
+                    index=f".internal{alias}-000001", mappings=_ALERT_MAPPINGS,
+                    settings={"index.hidden": True, "number_of_shards": 1,
+                              "number_of_replicas": 0},
+                    aliases={alias: {"is_write_index": True, "is_hidden": True}})
+            self._ready.add(alias)
+        return alias
+
+
+def _es_reason(exc: ApiError) -> str:
+    """The root cause Elasticsearch gives, as Kibana quotes it in execution errors."""
+    error = exc.body.get("error") if isinstance(exc.body, dict) else None
+    while isinstance(error, dict) and (error.get("caused_by") or error.get("root_cause")):
+        nxt = error.get("caused_by") or (error.get("root_cause") or [None])[0]
+        if not isinstance(nxt, dict):
+            break
+        error = nxt
+    return str(error.get("reason")) if isinstance(error, dict) else str(exc)
+
+
+def _combinations(hit: dict[str, Any], fields: list[str]) -> list[tuple[str, ...]]:
+    """Every combination of the fields' values (terms aggregations skip missing fields)."""
+    values = hit.get("fields") or {}
+    combos: list[tuple[str, ...]] = [()]
+    for name in fields:
+        found = [json.dumps(v) if not isinstance(v, str) else v for v in values.get(name, [])]
+        if not found:
+            return []
+        combos = [c + (v,) for c in combos for v in dict.fromkeys(found)]
+    return combos
+
+
+def _entry_clause(entry: dict[str, Any]) -> dict[str, Any]:
+    """One exception entry, as the lists plugin's buildExceptionFilter writes it."""
+    name, kind = entry["field"], entry.get("type", "match")
+    value = entry.get("value")
+    if kind == "exists":
+        clause: dict[str, Any] = {"bool": {"minimum_should_match": 1,
+                                           "should": [{"exists": {"field": name}}]}}
+    elif kind == "wildcard":
+        clause = {"bool": {"filter": {"wildcard": {name: value}}}}
+    elif kind == "match_any" and isinstance(value, list) and len(value) > 1:
+        clause = {"bool": {"minimum_should_match": 1, "should": [
+            {"bool": {"minimum_should_match": 1, "should": [{"match_phrase": {name: v}}]}}
+            for v in value]}}
+    else:
+        single = value[0] if isinstance(value, list) else value
+        clause = {"bool": {"minimum_should_match": 1,
+                           "should": [{"match_phrase": {name: single}}]}}
+    return {"bool": {"must_not": clause}} if entry.get("operator") == "excluded" else clause
+
+
+def _item_clause(item: dict[str, Any]) -> dict[str, Any]:
+    clauses = [_entry_clause(e) for e in item.get("entries") or []]
+    return clauses[0] if len(clauses) == 1 else {"bool": {"filter": clauses}}
+
+
+def _version(text: str) -> tuple[int, int]:
+    parts = text.split("-")[0].split(".")
+    return int(parts[0]), int(parts[1]) if len(parts) > 1 else 0
+
+
+def _seconds(duration: str) -> int | None:
+    match = re.fullmatch(r"([1-9][0-9]*)([smhdwMy])", duration)
+    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)] if match else None
+
+
+def _date_math(text: str, now: datetime) -> datetime:
+    match = re.fullmatch(r"now(?:([+-])([0-9]+)([smhdwMy]))?", text.strip())
+    if match is None:
+        parsed = _parse_time(text)
+        if parsed is None:
+            raise _boom(400, f"Failed to parse date-math expression {text!r}")
+        return parsed
+    if match.group(1) is None:
+        return now
+    delta = timedelta(seconds=int(match.group(2)) * _UNIT_SECONDS[match.group(3)])
+    return now - delta if match.group(1) == "-" else now + delta
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def _iso(moment: datetime) -> str:
+    """``toISOString``: UTC, milliseconds, ``Z``."""
+    utc = moment.astimezone(timezone.utc)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"

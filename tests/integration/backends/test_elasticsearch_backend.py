@@ -14,6 +14,7 @@ from elasticsearch import Elasticsearch
 from kmsdet.backends.base import Execution
 from kmsdet.backends.elasticsearch import ElasticsearchBackend
 from kmsdet.errors import InputError, UsageError
+from kmsdet.es.client import EsTarget
 from kmsdet.rules.model import Rule
 
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
@@ -145,3 +146,47 @@ def test_agrees_with_the_embedded_backend(backend: ElasticsearchBackend) -> None
     embedded = EmbeddedBackend().execute([execution])[0]
     real = backend.execute([execution])[0]
     assert sorted(a.event_id or "" for a in real) == sorted(a.event_id or "" for a in embedded)
+
+
+def test_from_environment_owns_and_closes_its_connection(es_target: EsTarget) -> None:
+    with ElasticsearchBackend.from_environment(es_target, namespace="kmsdet_it",
+                                               warn=lambda _: None) as owned:
+        assert run(owned, make_rule(), [event("x", ingested=timedelta(minutes=1))]) == ["x"]
+    assert owned._owns_client
+
+
+def _with_arn(ev: dict[str, Any], arn: str, key: str) -> dict[str, Any]:
+    ev["aws"]["cloudtrail"]["user_identity"]["arn"] = arn
+    ev["aws"]["cloudtrail"]["resources"] = [{"arn": key}]
+    return ev
+
+
+def test_threshold_groups_counts_and_distinct_values(backend: ElasticsearchBackend) -> None:
+    m = timedelta(minutes=1)
+    docs = [_with_arn(event(f"a{i}", ingested=m), "arn:a", f"key{i}") for i in range(3)]
+    docs += [_with_arn(event(f"b{i}", ingested=m), "arn:b", "same-key") for i in range(3)]
+    docs += [_with_arn(event("c0", ingested=m), "arn:c", "key0")]
+    rule = make_rule(type="threshold", threshold={
+        "field": ["aws.cloudtrail.user_identity.arn"], "value": 3,
+        "cardinality": [{"field": "aws.cloudtrail.resources.arn", "value": 3}]})
+    alerts = backend.execute([Execution(rule, docs, NOW, uuid.uuid4().hex)])[0]
+    assert [a.source["threshold_result"] for a in alerts] == [
+        {"terms": [{"field": "aws.cloudtrail.user_identity.arn", "value": "arn:a"}],
+         "count": 3}]
+    no_fields = make_rule(type="threshold", threshold={"field": [], "value": 7})
+    assert len(backend.execute([Execution(no_fields, docs, NOW, uuid.uuid4().hex)])[0]) == 1
+
+
+def test_new_terms_alert_only_on_terms_absent_from_history(
+        backend: ElasticsearchBackend) -> None:
+    m, d = timedelta(minutes=1), timedelta(days=1)
+    docs = [_with_arn(event("old", ingested=2 * d, ts=2 * d), "arn:known", "k"),
+            _with_arn(event("known-again", ingested=m), "arn:known", "k"),
+            _with_arn(event("first-new", ingested=2 * m), "arn:new", "k"),
+            _with_arn(event("second-new", ingested=m), "arn:new", "k"),
+            _with_arn(event("ancient", ingested=20 * d, ts=20 * d), "arn:ancient", "k"),
+            _with_arn(event("ancient-back", ingested=m), "arn:ancient", "k")]
+    rule = make_rule(type="new_terms", new_terms={
+        "field": "new_terms_fields", "value": ["aws.cloudtrail.user_identity.arn"],
+        "history_window_start": [{"field": "history_window_start", "value": "now-10d"}]})
+    assert sorted(run(backend, rule, docs)) == ["ancient-back", "first-new"]

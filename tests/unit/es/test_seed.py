@@ -6,6 +6,7 @@ import io
 import json
 import threading
 from collections.abc import Iterator
+from datetime import datetime, timezone
 
 import pytest
 
@@ -39,6 +40,14 @@ def test_different_content_different_id() -> None:
 
 def test_encoding_is_compact_utf8_json() -> None:
     assert encode({"b": "é", "a": 1}) == '{"a":1,"b":"é"}'.encode()
+
+
+def test_fast_encoding_equals_the_standard_encoder() -> None:
+    doc = {"z": [1.5, 1e16, -0.0, None, True], "a": {"c": "\u2028\"q\"\n", "b": "日本"},
+           "t": datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc), "n": 2**70}
+    standard = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                          default=str)
+    assert encode(doc) == standard.encode("utf-8")
 
 
 @pytest.mark.parametrize(("doc", "expected"), [

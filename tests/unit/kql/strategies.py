@@ -49,12 +49,13 @@ KEYWORDS = ["a", "b", "ab", "Ab", "a b", "DisableKey", "disablekey", "kms.amazon
 WORDS = ["alpha", "Beta", "gamma", "aws-cli/2.1", "kms.amazonaws.com", "x86_64", "Alpha"]
 IPS = ["10.0.0.1", "10.0.0.2", "10.1.0.1", "192.168.1.1", "::1", "2001:db8::1", "2001:db8::2"]
 CIDRS = ["10.0.0.0/8", "10.0.0.0/24", "192.168.0.0/16", "2001:db8::/32", "::1/128"]
+# Hypothesis draws early entries more often: the most telling values come first.
 DATES = [
-    "2024-01-01T00:00:00Z", "2024-01-01T10:00:00.500Z", "2024-01-01T23:59:59.999Z",
+    "2024-01-01T10:00:00.500Z", "2024-01-01T00:00:00Z", "2024-01-01T23:59:59.999Z",
     "2024-01-02T00:00:00Z", "2023-12-31T23:00:00Z", "2024-01-01T10:00:00Z",
     "2023-12-31T23:00:00.999Z", "2024-01-01T09:59:59.999Z",
 ]
-DATE_QUERIES = ["2024-01-01", "2024-01-02", "2024-01-01T10:00:00Z", "2023-12-31T23:00:00Z"]
+DATE_QUERIES = ["2024-01-01", "2024-01-01T10:00:00Z", "2024-01-02", "2023-12-31T23:00:00Z"]
 
 
 def es_mapping() -> dict[str, Any]:
@@ -173,7 +174,8 @@ def _is_value(draw: st.DrawFn, type_: str) -> Value:
         numbers = ["-1", "0", "1", "2", "3", "2.5"] if type_ == "double" else ["-1", "0", "1", "2"]
         return _plain(draw(st.sampled_from(numbers)), False)
     if type_ == "ip":
-        return _plain(draw(st.sampled_from(IPS + CIDRS)), True)
+        pool = [x for pair in zip(CIDRS, IPS, strict=False) for x in pair] + IPS[len(CIDRS):]
+        return _plain(draw(st.sampled_from(pool)), True)
     if type_ == "date":
         return _plain(draw(st.sampled_from(DATE_QUERIES)), True)
     if type_ == "boolean":
@@ -261,7 +263,7 @@ def _doc_value(type_: str) -> st.SearchStrategy[Any]:
     if type_ == "ip":
         return st.sampled_from(IPS)
     if type_ == "date":
-        return st.one_of(st.sampled_from(DATES), st.just(1704067200000))
+        return st.sampled_from([*DATES, 1704067200000])
     if type_ == "boolean":
         return st.sampled_from([True, False, "true", "false"])
     raise ValueError(type_)

@@ -1,0 +1,333 @@
+"""Storylines: one sequence of CloudTrail events run through the whole pack, with exact alerts.
+
+A rule's own cases prove it in isolation; a storyline proves the pack as a whole: that an attack
+raises the alerts it should from every rule and no others, and that routine administration
+raises none. A storyline file (``rules/scenarios/<name>.scenario.toml``) holds:
+
+* ``name``, ``description``;
+* ``start`` (optional, an offset such as ``-1h``): when the rules went live. Events before it
+  are only history (what a new_terms rule remembers); default: the first event's ingest time;
+* ``[[event]]`` tables in the case syntax (CloudTrail keys plus ``_at``, ``_ingest_delay``,
+  ``_count``), offsets relative to the end of the storyline;
+* ``[[expect]]`` tables: ``rule`` (a rule_id or a rule name) and ``alerts``. Every rule of the
+  pack that is not listed must raise no alert.
+
+Each rule is run on its own schedule (every ``interval`` from ``start``, searching its
+``from``..``to`` window) through the ordinary Backend interface, so a service-backed backend sees
+the same executions as the embedded one. Overlapping look-backs are deduplicated the way the
+detection engine does: one alert per source event, and a threshold group does not count events
+that an earlier alert of the same group already covered.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import sys
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from kmsdet.backends.base import RUN_ID_FIELD, Alert, Backend, Execution
+from kmsdet.backends.documents import parse_time, values_at
+from kmsdet.cases.events import build_case_events, offset, to_documents
+from kmsdet.cases.model import Case
+from kmsdet.errors import InputError
+from kmsdet.rules.model import Rule, RuleSource
+from kmsdet.rules.timing import DEFAULT_INTERVAL, duration_seconds, window
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+SCENARIO_SUFFIX = ".scenario.toml"
+DEFAULT_SCENARIO_DIR = Path("rules/scenarios")
+MAX_RUNS_PER_RULE = 10_000  # a guard against a storyline spanning years at a 1s interval
+
+
+class Expectation(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    rule: str = Field(min_length=1, description="rule_id or rule name")
+    alerts: int = Field(ge=0)
+
+
+class Scenario(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=True)
+
+    name: str
+    description: str | None = None
+    start: str | None = None
+    events: list[dict[str, Any]] = Field(alias="event", min_length=1)
+    expect: list[Expectation] = Field(default_factory=list)
+
+
+@dataclass
+class LoadedScenario:
+    """A storyline with where it came from, so problems point at file:line."""
+
+    path: Path
+    scenario: Scenario
+    source: RuleSource
+
+    @property
+    def name(self) -> str:
+        return self.scenario.name
+
+
+@dataclass
+class RuleOutcome:
+    rule: Rule
+    expected: int
+    alerts: list[Alert] = field(default_factory=list)
+
+    @property
+    def actual(self) -> int:
+        return len(self.alerts)
+
+    @property
+    def passed(self) -> bool:
+        return self.actual == self.expected
+
+
+@dataclass
+class ScenarioResult:
+    name: str
+    path: Path
+    events: int
+    executions: int
+    outcomes: list[RuleOutcome]
+
+    @property
+    def passed(self) -> bool:
+        return all(o.passed for o in self.outcomes)
+
+    @property
+    def failures(self) -> list[RuleOutcome]:
+        return [o for o in self.outcomes if not o.passed]
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready summary: one entry per rule that was expected to alert or did."""
+        return {
+            "scenario": self.name, "file": str(self.path), "events": self.events,
+            "executions": self.executions, "passed": self.passed,
+            "rules": [{"rule_id": o.rule.rule_id, "rule_name": o.rule.name,
+                       "expected": o.expected, "actual": o.actual, "passed": o.passed}
+                      for o in self.outcomes if o.expected or o.actual],
+        }
+
+
+def find_scenario_files(paths: Iterable[str | Path]) -> list[Path]:
+    """Storyline files under ``paths`` (files as given, folders searched recursively)."""
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found.extend(sorted(path.rglob(f"*{SCENARIO_SUFFIX}")))
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise InputError(f"no such file or directory: {path}", file=str(path),
+                             hint=f"pass storyline files (*{SCENARIO_SUFFIX}) or their folder")
+    return found
+
+
+def load_scenario(path: str | Path) -> LoadedScenario:
+    """Read and validate one storyline; every problem is an InputError with file and line."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read storyline: {exc}", file=str(path)) from exc
+    source = RuleSource(path=path, text=text)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line, column = _toml_position(exc)
+        raise InputError(f"TOML syntax error: {str(exc).split(' (at line')[0]}", file=str(path),
+                         line=line, column=column,
+                         hint="fix the TOML syntax at this position") from exc
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple("event" if p == "events" else p for p in err["loc"])
+        where = ".".join(str(p) for p in loc)
+        raise InputError(f"invalid storyline: {where}: {err['msg']}", file=str(path),
+                         line=source.line_of(loc), field=where,
+                         hint="a storyline needs name, at least one [[event]] and "
+                              "[[expect]] tables with rule and alerts") from exc
+    return LoadedScenario(path=path, scenario=scenario, source=source)
+
+
+def _toml_position(exc: Exception) -> tuple[int | None, int | None]:
+    """Line and column of a TOML error (Python < 3.14 only has them in the message)."""
+    line, column = getattr(exc, "lineno", None), getattr(exc, "colno", None)
+    if line is None:
+        match = re.search(r"line (\d+), column (\d+)", str(exc))
+        if match:
+            line, column = int(match.group(1)), int(match.group(2))
+    return line, column
+
+
+def run_scenarios(rules: Sequence[Rule], paths: Iterable[str | Path], backend: Backend, *,
+                  now: datetime | None = None, seed: int = 0) -> list[ScenarioResult]:
+    """Every storyline under ``paths`` through every rule of ``rules`` on ``backend``."""
+    when = now or datetime.now(timezone.utc).replace(microsecond=0)
+    return [run_scenario(rules, load_scenario(p), backend, now=when, seed=seed)
+            for p in find_scenario_files(paths)]
+
+
+def run_scenario(rules: Sequence[Rule], loaded: LoadedScenario, backend: Backend, *,
+                 now: datetime, seed: int = 0) -> ScenarioResult:
+    expected = _expected_counts(rules, loaded)
+    case = Case.model_validate({"name": loaded.name, "expect": 0,
+                                "event": loaded.scenario.events})
+    key = f"scenario:{loaded.path.stem}"
+    try:
+        events = build_case_events(case, now=now, seed=seed, key=key)
+    except InputError as exc:
+        exc.file = exc.file or str(loaded.path)
+        raise
+    documents = to_documents(events, run_id=key)
+    ingested = [e.ingested for e in events]
+    start = (now + offset(loaded.scenario.start, field="start") if loaded.scenario.start
+             else min(ingested))
+    outcomes = []
+    executions = 0
+    for rule in rules:
+        alerts, runs = _run_on_schedule(rule, documents, backend, start=start,
+                                        end=max(max(ingested), now),
+                                        prefix=f"kmsdet-story-{uuid.uuid4().hex[:12]}")
+        executions += runs
+        outcomes.append(RuleOutcome(rule=rule, expected=expected.get(rule.rule_id, 0),
+                                    alerts=alerts))
+    return ScenarioResult(name=loaded.name, path=loaded.path, events=len(documents),
+                          executions=executions, outcomes=outcomes)
+
+
+def _expected_counts(rules: Sequence[Rule], loaded: LoadedScenario) -> dict[str, int]:
+    by_key: dict[str, str] = {}
+    for rule in rules:
+        by_key[rule.rule_id] = rule.rule_id
+        by_key[rule.name] = rule.rule_id
+    counts: dict[str, int] = {}
+    for index, item in enumerate(loaded.scenario.expect):
+        rule_id = by_key.get(item.rule)
+        line = loaded.source.line_of(("expect", index, "rule"))
+        if rule_id is None:
+            raise InputError(f"storyline '{loaded.name}' expects alerts from '{item.rule}', "
+                             "which is not a rule of the pack", file=str(loaded.path), line=line,
+                             field=f"expect[{index}].rule",
+                             hint="name a rule by its rule_id or its exact name")
+        if rule_id in counts:
+            raise InputError(f"storyline '{loaded.name}' lists '{item.rule}' twice",
+                             file=str(loaded.path), line=line, field=f"expect[{index}].rule",
+                             hint="give each rule one [[expect]] with its total alert count")
+        counts[rule_id] = item.alerts
+    return counts
+
+
+def run_times(rule: Rule, documents: Sequence[Mapping[str, Any]], *, start: datetime,
+              end: datetime) -> list[datetime]:
+    """The scheduled runs from ``start`` up to the first one at or after ``end`` whose window
+    holds at least one document (a run over an empty window cannot raise an alert)."""
+    data = rule.rule
+    step = timedelta(seconds=duration_seconds(data.interval or DEFAULT_INTERVAL) or 300)
+    times = sorted(t for d in documents if (t := _rule_time(rule, d)) is not None)
+    runs: list[datetime] = []
+    at = start
+    for _ in range(MAX_RUNS_PER_RULE):
+        lo, hi = window(data.from_, data.to, at)
+        if any(lo <= t <= hi for t in times):
+            runs.append(at)
+        if at >= end:
+            break
+        at += step
+    return runs
+
+
+def _run_on_schedule(rule: Rule, documents: Sequence[Mapping[str, Any]], backend: Backend, *,
+                     start: datetime, end: datetime, prefix: str) -> tuple[list[Alert], int]:
+    """Every alert the rule raises over the storyline, one run at a time (the threshold
+    history must be known before the next run is built)."""
+    alerts: list[Alert] = []
+    seen_events: set[str] = set()
+    threshold_history: dict[tuple[str, ...], datetime] = {}
+    runs = run_times(rule, documents, start=start, end=end)
+    for number, at in enumerate(runs):
+        docs = _without_covered(rule, documents, threshold_history)
+        run_id = f"{prefix}-{number}"
+        execution = Execution(rule=rule, documents=[_with_run_id(d, run_id) for d in docs],
+                              now=at, run_id=run_id)
+        for alert in backend.execute([execution])[0]:
+            if rule.rule.type == "threshold":
+                _remember_threshold(rule, alert, docs, at, threshold_history)
+                alerts.append(alert)
+            elif alert.event_id is None or alert.event_id not in seen_events:
+                if alert.event_id is not None:
+                    seen_events.add(alert.event_id)
+                alerts.append(alert)
+    return alerts, len(runs)
+
+
+def _with_run_id(doc: Mapping[str, Any], run_id: str) -> dict[str, Any]:
+    """A copy of ``doc`` tagged for one execution (service backends seed each run apart)."""
+    head, leaf = RUN_ID_FIELD.split(".", 1)
+    copy = dict(doc)
+    inner = doc.get(head)
+    copy[head] = {**(inner if isinstance(inner, Mapping) else {}), leaf: run_id}
+    return copy
+
+
+def _rule_time(rule: Rule, doc: Mapping[str, Any]) -> datetime | None:
+    from kmsdet.backends.embedded import rule_time
+
+    data = rule.rule
+    primary = data.timestamp_override or "@timestamp"
+    fallback = primary != "@timestamp" and not data.timestamp_override_fallback_disabled
+    return rule_time(doc, primary, fallback)
+
+
+def _group_terms(rule: Rule, doc: Mapping[str, Any]) -> list[tuple[str, ...]]:
+    spec = rule.rule.threshold
+    fields = spec.fields if spec else []
+    values = [[str(v) for v in dict.fromkeys(values_at(doc, f))] for f in fields]
+    return [tuple(combo) for combo in itertools.product(*values)]
+
+
+def _without_covered(rule: Rule, documents: Sequence[Mapping[str, Any]],
+                     history: Mapping[tuple[str, ...], datetime]) -> list[Mapping[str, Any]]:
+    """Threshold rules skip events an earlier alert of their group already counted."""
+    if rule.rule.type != "threshold" or not history:
+        return list(documents)
+    kept = []
+    for doc in documents:
+        when = _rule_time(rule, doc)
+        covered = [history[t] for t in _group_terms(rule, doc) if t in history]
+        if when is not None and covered and all(when <= last for last in covered):
+            continue
+        kept.append(doc)
+    return kept
+
+
+def _remember_threshold(rule: Rule, alert: Alert, docs: Sequence[Mapping[str, Any]],
+                        at: datetime, history: dict[tuple[str, ...], datetime]) -> None:
+    """Record the newest event of the alerting group, as Kibana's threshold history does."""
+    result = alert.source.get("threshold_result", {}) if alert.source else {}
+    terms = tuple(str(t.get("value")) for t in result.get("terms", []))
+    lo, hi = window(rule.rule.from_, rule.rule.to, at)
+    times = [t for d in docs if terms in _group_terms(rule, d)
+             and (t := _rule_time(rule, d)) is not None and lo <= t <= hi]
+    if times:
+        history[terms] = max(times)
+    elif alert.timestamp:
+        stamp = parse_time(alert.timestamp)
+        if stamp is not None:
+            history[terms] = stamp

@@ -1,0 +1,53 @@
+"""`kmsdet generate RULE`: must-fire and near-miss events derived from a rule's query."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import typer
+from rich.markup import escape
+
+from kmsdet.cli.options import OutputFormat
+from kmsdet.errors import EXIT_FINDINGS, EXIT_OK
+
+HELP = """Generate events from a rule's query: one must-fire event per branch of every `or`, and
+one near miss per clause (satisfies every other clause, breaks that one). Each event is checked
+with the in-memory matcher, then rebuilt as a raw CloudTrail record and checked again.
+
+Example: kmsdet generate rules/aws_kms/impact_kms_imported_key_material_deleted.toml --raw
+--write-cases"""
+
+
+def generate(
+    rule_path: Path = typer.Argument(..., help="The rule's TOML file.", exists=True,
+                                     dir_okay=False),
+    count: int = typer.Option(None, "--count", "-n", min=1,
+                              help="Must-fire events wanted (default: one per `or` branch)."),
+    raw: bool = typer.Option(False, "--raw/--ecs",
+                             help="Print raw CloudTrail records (default: ECS documents)."),
+    write_cases: bool = typer.Option(False, "--write-cases",
+                                     help="Append the events that add coverage to the rule's "
+                                          ".cases.toml."),
+    output_format: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f"),
+) -> None:
+    """Exit 0 when a must-fire event exists, 1 when no document can satisfy the query."""
+    from kmsdet.generate.cases import append_cases
+    from kmsdet.generate.for_rule import generate_for_rule
+    from kmsdet.rules.loader import load_rule
+
+    rule = load_rule(rule_path)
+    result = generate_for_rule(rule, count=count)
+    written = append_cases(result, today=datetime.now(timezone.utc)) if write_cases else None
+    if output_format is OutputFormat.json:
+        from kmsdet.generate.report import as_json
+
+        typer.echo(json.dumps(as_json(result, written, raw=raw), indent=2, default=str))
+    else:
+        from kmsdet.generate.report import render_text
+        from kmsdet.reports.console import stdout
+
+        for line in render_text(result, written, raw=raw):
+            stdout.print(escape(line))
+    raise typer.Exit(EXIT_OK if result.firing else EXIT_FINDINGS)
