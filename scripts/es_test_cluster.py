@@ -390,7 +390,14 @@ def cmd_up(version: str) -> int:
             if stale is not None:
                 stop(stale)
                 state_path().unlink(missing_ok=True)
-            state = start(version)
+            try:
+                state = start(version)
+            except Problem as problem:
+                if problem.code == EXIT_MISSING_PREREQUISITE:
+                    raise
+                # The free port may have been taken between choosing and binding it.
+                log(f"{problem}; retrying once")
+                state = start(version)
             write_state(state)
         elif state.version != version:
             log(f"reusing running Elasticsearch {state.version} (asked for {version})")

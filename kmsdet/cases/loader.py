@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from kmsdet.cases.model import CaseFile, RuleCases
 from kmsdet.errors import InputError
-from kmsdet.rules.loader import CASES_SUFFIX
+from kmsdet.rules.loader import CASES_SUFFIX, toml_error_message, toml_error_position
 from kmsdet.rules.model import RuleSource
 
 if sys.version_info >= (3, 11):
@@ -36,8 +36,9 @@ def load_cases(rule_path: Path) -> RuleCases | None:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"TOML syntax error: {str(exc).split(' (at line')[0]}", file=str(path),
-                         line=getattr(exc, "lineno", None), column=getattr(exc, "colno", None),
+        line, column = toml_error_position(exc)
+        raise InputError(f"TOML syntax error: {toml_error_message(exc)}", file=str(path),
+                         line=line, column=column,
                          hint="fix the TOML syntax at this position") from exc
     try:
         parsed = CaseFile.model_validate(data)

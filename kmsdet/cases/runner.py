@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from kmsdet.backends.base import Alert, Backend, Execution
+from kmsdet.cases.baseline import baseline_case, baseline_documents, baseline_executions
 from kmsdet.cases.events import build_case_events, to_documents
 from kmsdet.cases.loader import load_cases
 from kmsdet.cases.model import Case
@@ -82,11 +83,22 @@ def plan_executions(rules: Sequence[Rule], *, now: datetime, seed: int,
 
 
 def run_tests(rules: Sequence[Rule], backend: Backend, *, now: datetime | None = None,
-              seed: int = 0) -> TestRun:
-    """Every case of every rule on ``backend``; ``now`` defaults to the current time."""
+              seed: int = 0, baseline: int = 0) -> TestRun:
+    """Every case of every rule on ``backend``; ``now`` defaults to the current time.
+
+    With ``baseline`` > 0 every rule also runs over that many benign events and must stay quiet.
+    """
     when = now or datetime.now(timezone.utc).replace(microsecond=0)
     prefix = f"kmsdet-{uuid.uuid4().hex[:12]}"
     results, executions, missing = plan_executions(rules, now=when, seed=seed, run_prefix=prefix)
+    if baseline > 0:
+        run_id = f"{prefix}-baseline"
+        docs = baseline_documents(baseline, seed=seed, now=when, run_id=run_id)
+        case = baseline_case(baseline)
+        for rule in rules:
+            results.append(CaseResult(rule=rule, case=case, case_line=None,
+                                      cases_file="(benign baseline)", documents=docs))
+        executions.extend(baseline_executions(rules, docs, now=when, run_id=run_id))
     alerts = backend.execute(executions)
     for result, found in zip(results, alerts, strict=True):
         result.alerts = found

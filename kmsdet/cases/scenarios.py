@@ -38,6 +38,7 @@ from kmsdet.backends.documents import parse_time, values_at
 from kmsdet.cases.events import build_case_events, offset, to_documents
 from kmsdet.cases.model import Case
 from kmsdet.errors import InputError
+from kmsdet.rules.loader import SCENARIO_SUFFIX
 from kmsdet.rules.model import Rule, RuleSource
 from kmsdet.rules.timing import DEFAULT_INTERVAL, duration_seconds, window
 
@@ -46,7 +47,6 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-SCENARIO_SUFFIX = ".scenario.toml"
 DEFAULT_SCENARIO_DIR = Path("rules/scenarios")
 MAX_RUNS_PER_RULE = 10_000  # a guard against a storyline spanning years at a 1s interval
 

@@ -15,7 +15,19 @@ from typing import Any
 import typer
 
 from kmsdet.cli.options import OutputFormat
-from kmsdet.config import Target, TargetOptions, resolve_target
+from kmsdet.cli.targets import (
+    API_KEY,
+    CA_CERT,
+    CONFIG,
+    INSECURE,
+    KIBANA_URL,
+    PASSWORD,
+    SPACE,
+    TARGET,
+    USER,
+    target_options,
+)
+from kmsdet.config import Target, resolve_target
 from kmsdet.errors import EXIT_FINDINGS, EXIT_OK, KmsdetError
 from kmsdet.reports.console import print_error, stdout, write_json
 
@@ -39,43 +51,6 @@ in the Kibana UI come back into git. Files of rules already in DIR are updated i
 Example: kmsdet pull --target production --output rules/aws_kms --tag "Data Source: AWS KMS"
 """
 
-_TARGET_PANEL = "Kibana target"
-
-
-def _target_options(target: str | None, kibana_url: str | None, space: str | None,
-                    api_key: str | None, user: str | None, password: str | None,
-                    ca_cert: Path | None, insecure: bool | None,
-                    config: Path | None) -> TargetOptions:
-    return TargetOptions(target=target, url=kibana_url, space=space, api_key=api_key,
-                         user=user, password=password,
-                         ca_cert=str(ca_cert) if ca_cert else None, insecure=insecure,
-                         config_file=str(config) if config else None)
-
-
-# Typer reads options from the signature, so the shared target options are spelled out in
-# each command; _target_options turns them into one TargetOptions.
-KIBANA_URL = typer.Option(None, "--kibana-url", help="Kibana base URL (env "
-                          "KMSDET_KIBANA_URL).", rich_help_panel=_TARGET_PANEL)
-TARGET = typer.Option(None, "--target", help="Named target from the config file.",
-                      rich_help_panel=_TARGET_PANEL)
-SPACE = typer.Option(None, "--space", help="Kibana space id (env KMSDET_KIBANA_SPACE; "
-                     "default: default).", rich_help_panel=_TARGET_PANEL)
-API_KEY = typer.Option(None, "--kibana-api-key", help="Encoded API key (env "
-                       "KMSDET_KIBANA_API_KEY). Prefer the env var: options show in "
-                       "process lists.", rich_help_panel=_TARGET_PANEL, show_default=False)
-USER = typer.Option(None, "--kibana-user", help="User name (env KMSDET_KIBANA_USER).",
-                    rich_help_panel=_TARGET_PANEL)
-PASSWORD = typer.Option(None, "--kibana-password", help="Password (env "
-                        "KMSDET_KIBANA_PASSWORD).", rich_help_panel=_TARGET_PANEL,
-                        show_default=False)
-CA_CERT = typer.Option(None, "--kibana-ca-cert", help="CA bundle for Kibana's TLS "
-                       "certificate (env KMSDET_KIBANA_CA_CERT).",
-                       rich_help_panel=_TARGET_PANEL)
-INSECURE = typer.Option(None, "--insecure/--verify-tls", help="Skip TLS verification "
-                        "(throw-away sandboxes only).", rich_help_panel=_TARGET_PANEL)
-CONFIG = typer.Option(None, "--config", help="Config file of named targets (default: "
-                      "./kmsdet.toml, then ~/.config/kmsdet/config.toml).",
-                      rich_help_panel=_TARGET_PANEL)
 FORMAT = typer.Option(OutputFormat.text, "--format", "-f",
                       help="text for people, json for machines.")
 
@@ -126,7 +101,7 @@ def deploy(
 
     resolved: Target | None = None
     with _guard(resolved):
-        resolved = resolve_target(_target_options(
+        resolved = resolve_target(target_options(
             target, kibana_url, space, kibana_api_key, kibana_user, kibana_password,
             kibana_ca_cert, insecure, config))
     with _guard(resolved), KibanaClient(resolved) as client:
@@ -191,7 +166,7 @@ def pull(
     with _guard(resolved):
         if tag and rule_id:
             raise UsageError("--tag and --rule-id exclude each other", field="--rule-id")
-        resolved = resolve_target(_target_options(
+        resolved = resolve_target(target_options(
             target, kibana_url, space, kibana_api_key, kibana_user, kibana_password,
             kibana_ca_cert, insecure, config))
     with _guard(resolved), KibanaClient(resolved) as client:

@@ -37,8 +37,9 @@ def _root(
 
 
 def _register() -> None:
-    from kmsdet.cli import kibana as kibana_cli
+    from kmsdet.cli import coverage as coverage_cli
     from kmsdet.cli import generate as generate_cli
+    from kmsdet.cli import kibana as kibana_cli
     from kmsdet.cli import kql as kql_cli
     from kmsdet.cli import lint as lint_cli
     from kmsdet.cli import replay as replay_cli
@@ -48,6 +49,7 @@ def _register() -> None:
     app.command("lint", help=lint_cli.HELP)(lint_cli.lint)
     app.command("test", help=test_cli.HELP)(test_cli.test)
     app.command("generate", help=generate_cli.HELP)(generate_cli.generate)
+    app.command("coverage", help=coverage_cli.HELP)(coverage_cli.coverage)
     app.command("replay", help=replay_cli.REPLAY_HELP)(replay_cli.replay)
     app.command("events", help=replay_cli.EVENTS_HELP)(replay_cli.events)
     app.add_typer(kql_cli.app, name="kql")

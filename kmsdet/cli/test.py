@@ -2,28 +2,52 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 from enum import Enum
 from pathlib import Path
+from typing import Any
 
 import typer
+from rich.markup import escape
 
 from kmsdet.cli.options import OutputFormat, write_file
+from kmsdet.cli.targets import (
+    API_KEY,
+    CA_CERT,
+    CONFIG,
+    ES_API_KEY,
+    ES_CA_CERT,
+    ES_PASSWORD,
+    ES_URL,
+    ES_USER,
+    INSECURE,
+    KIBANA_URL,
+    PASSWORD,
+    SPACE,
+    TARGET,
+    USER,
+    es_target,
+    target_options,
+)
 from kmsdet.errors import EXIT_FINDINGS, EXIT_OK, UsageError
 from kmsdet.reports.console import stdout, write_json
 
-HELP = """Run every rule's test cases and compare the alerts raised with the expected counts.
+HELP = """Run every rule's test cases and storylines; compare the alerts with the expected counts.
 
-Cases live beside each rule as <rule>.cases.toml. Exit 0 when every case passes, 1 on any
-failure, 2 on bad input.
+Cases live beside each rule as <rule>.cases.toml; storylines (*.scenario.toml) anywhere under
+the given folders. Exit 0 when everything passes, 1 on any failure (or, on the kibana backend,
+any difference between Kibana's search and kmsdet's), 2 on bad input, 3 when a service is
+unreachable.
 
-Example: kmsdet test rules/ --junit rule-tests.xml
+Example: kmsdet test rules/ --junit rule-tests.xml --baseline 10000
 """
 
 
 class BackendName(str, Enum):
     embedded = "embedded"
     elasticsearch = "elasticsearch"
+    kibana = "kibana"
 
 
 def test(
@@ -36,24 +60,77 @@ def test(
     seed: int = typer.Option(0, "--seed", help="Seed for the synthetic events."),
     now: str | None = typer.Option(None, "--now",
                                    help="Run the rules as of this ISO time (default: now)."),
+    baseline: int = typer.Option(0, "--baseline", min=0,
+                                 help="Also run every rule over N benign events; none may fire."),
+    es_url: str | None = ES_URL,
+    es_api_key: str | None = ES_API_KEY,
+    es_user: str | None = ES_USER,
+    es_password: str | None = ES_PASSWORD,
+    es_ca_cert: Path | None = ES_CA_CERT,
+    target: str | None = TARGET,
+    kibana_url: str | None = KIBANA_URL,
+    space: str | None = SPACE,
+    kibana_api_key: str | None = API_KEY,
+    kibana_user: str | None = USER,
+    kibana_password: str | None = PASSWORD,
+    kibana_ca_cert: Path | None = CA_CERT,
+    insecure: bool | None = INSECURE,
+    config: Path | None = CONFIG,
 ) -> None:
     from kmsdet.cases.explain import explain_case
     from kmsdet.cases.runner import run_tests
+    from kmsdet.cases.scenarios import run_scenarios
     from kmsdet.reports.run_output import render_run, run_json, run_junit_cases
     from kmsdet.rules.loader import load_rules
 
-    rules = load_rules(paths or [Path("rules")])
-    with _backend(backend) as engine:
-        run = run_tests(rules, engine, now=_parse_now(now), seed=seed)
+    roots = paths or [Path("rules")]
+    rules = load_rules(roots)
+    es = es_target(es_url, es_api_key, es_user, es_password, es_ca_cert, insecure) \
+        if backend is not BackendName.embedded else None
+    with _backend(backend, es, lambda: target_options(
+            target, kibana_url, space, kibana_api_key, kibana_user, kibana_password,
+            kibana_ca_cert, insecure, config)) as engine:
+        run = run_tests(rules, engine, now=_parse_now(now), seed=seed, baseline=baseline)
+        stories = run_scenarios(rules, [p for p in roots if p.is_dir()], engine, now=run.now,
+                                seed=seed)
+        fidelity = engine.failures() if hasattr(engine, "failures") else []
+    failed = bool(run.failed or fidelity or any(not s.passed for s in stories))
     if output_format is OutputFormat.json:
-        write_json(run_json(run))
+        document = json.loads(run_json(run))
+        document["scenarios"] = [s.as_dict() for s in stories]
+        document["fidelity"] = [_fidelity_dict(c) for c in fidelity]
+        write_json(json.dumps(document, indent=2))
     else:
         render_run(run, stdout, explain_case)
+        _render_stories(stories)
+        _render_fidelity(fidelity)
     if junit:
         from kmsdet.reports.junit import junit_xml
 
         write_file(junit, junit_xml("kmsdet test", run_junit_cases(run, explain_case)))
-    raise typer.Exit(EXIT_FINDINGS if run.failed else EXIT_OK)
+    raise typer.Exit(EXIT_FINDINGS if failed else EXIT_OK)
+
+
+def _render_stories(stories: list[Any]) -> None:
+    for story in stories:
+        status = "[green]PASS[/]" if story.passed else "[red]FAIL[/]"
+        stdout.print(f"{status} storyline {escape(story.name)} [dim]({story.path})[/]")
+        for outcome in story.failures:
+            stdout.print(f"       {escape(outcome.rule.name)}: expected {outcome.expected} "
+                         f"alert(s), got {outcome.actual}")
+
+
+def _fidelity_dict(check: Any) -> dict[str, Any]:
+    return {"rule_id": check.rule_id, "run_id": check.run_id,
+            "differences": [d.render() for d in check.differences]}
+
+
+def _render_fidelity(failures: list[Any]) -> None:
+    for check in failures:
+        stdout.print(f"[red]FIDELITY[/] rule {check.rule_id}: Kibana's search differs from "
+                     "kmsdet's translation")
+        for difference in check.differences:
+            stdout.print(f"       {escape(difference.render())}")
 
 
 def _parse_now(text: str | None) -> datetime | None:
@@ -67,11 +144,16 @@ def _parse_now(text: str | None) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
-def _backend(name: BackendName):  # noqa: ANN202 - a Backend context manager
+def _backend(name: BackendName, es: Any, kibana_options: Any):  # noqa: ANN202 - a Backend
     if name is BackendName.embedded:
         from kmsdet.backends.embedded import EmbeddedBackend
 
         return EmbeddedBackend()
+    if name is BackendName.kibana:
+        from kmsdet.backends.kibana import KibanaBackend
+        from kmsdet.config import resolve_target
+
+        return KibanaBackend.from_environment(resolve_target(kibana_options()), es)
     from kmsdet.backends.elasticsearch import ElasticsearchBackend
 
-    return ElasticsearchBackend.from_environment()
+    return ElasticsearchBackend.from_environment(es)

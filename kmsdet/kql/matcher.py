@@ -47,6 +47,7 @@ Decisions worth knowing (each mirrors Elasticsearch unless stated):
 from __future__ import annotations
 
 import fnmatch
+import json
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -663,7 +664,7 @@ class _Compiler:
     # ----------------------------------------------------------- leaves
 
     def leaf(self, target: _Target, build: Callable[[_Family, str], Test],
-             node: Node, field: str | None) -> Callable[[_Doc], bool]:
+             node: Node) -> Callable[[_Doc], bool]:
         """A clause over one target: extract + convert (cached per document), then test."""
         if target.family is None:
             return self._dynamic_leaf(target, build)
@@ -730,8 +731,8 @@ class _Compiler:
         return leaf
 
     def _error(self, exc: CoercionError, node: Node, field: str | None) -> KqlTypeError:
-        where = f"`{field}`: " if field else ""
-        return KqlTypeError(f"{where}{exc.message}", field=field, hint=exc.hint,
+        # The field is rendered by KmsdetError.location(); the message need not repeat it.
+        return KqlTypeError(exc.message, field=field, hint=exc.hint,
                             span=getattr(node, "span", None))
 
     # ----------------------------------------------------------- nodes
@@ -775,7 +776,7 @@ class _Compiler:
             path = self.path(target.source)
             return lambda d: any(
                 not isinstance(v, Mapping) for v in path.values(d.source))
-        return self.leaf(target, lambda family, _t: family.exists(), node, target.name)
+        return self.leaf(target, lambda family, _t: family.exists(), node)
 
     def _exists_by_pattern(self, pattern: str) -> Callable[[_Doc], bool]:
         def leaf(d: _Doc) -> bool:
@@ -793,8 +794,8 @@ class _Compiler:
             return self.exists(Exists(node.field, node.span, node.field_wildcard))
         if not value.quoted and value.text == "null" and value.wildcard is None:
             raise KqlTypeError(
-                f"`{node.field}`: an unquoted null is sent as JSON null, which Elasticsearch "
-                "rejects", field=node.field, hint='quote it ("null") to match the text null',
+                "an unquoted null is sent as JSON null, which Elasticsearch rejects",
+                field=node.field, hint='quote it ("null") to match the text null',
                 span=node.span)
 
         def build(family: _Family, kibana_type: str) -> Test:
@@ -804,9 +805,9 @@ class _Compiler:
             lenient = _Compiler(self.schema, self.now, self.dynamic, self.prefix, lenient=True)
             lenient.paths = self.paths
             targets = self.targets(node.field, True)
-            return _any([lenient.leaf(t, build, node, t.name) for t in targets])
+            return _any([lenient.leaf(t, build, node) for t in targets])
         target = self.target(self.prefix + node.field)
-        return self.leaf(target, build, node, target.name)
+        return self.leaf(target, build, node)
 
     def range(self, node: Range) -> Callable[[_Doc], bool]:
         value = node.value
@@ -822,7 +823,7 @@ class _Compiler:
             compiler = _Compiler(self.schema, self.now, self.dynamic, self.prefix, lenient=True)
             compiler.paths = self.paths
         targets = self.targets(node.field, node.field_wildcard)
-        return _any([compiler.leaf(t, build, node, t.name) for t in targets])
+        return _any([compiler.leaf(t, build, node) for t in targets])
 
     def nested(self, node: Nested) -> Callable[[_Doc], bool]:
         absolute = self.prefix + node.path
@@ -1133,6 +1134,8 @@ class Explanation:
     node: Node
     matched: bool
     children: tuple[Explanation, ...] = ()
+    # For a field clause: the document's values at that field, as in _source (() = missing).
+    values: tuple[Any, ...] | None = None
 
     def leaves(self) -> Iterator[Explanation]:
         """The leaf clauses (field conditions), in query order."""
@@ -1143,13 +1146,23 @@ class Explanation:
 
     def lines(self, indent: int = 0) -> list[str]:
         mark = "[x]" if self.matched else "[ ]"
-        out = [f"{'  ' * indent}{mark} {describe(self.node)}"]
+        line = f"{'  ' * indent}{mark} {describe(self.node)}"
+        if self.values is not None:
+            line += f"    (document: {_render_doc_values(self.values)})"
+        out = [line]
         for child in self.children:
             out.extend(child.lines(indent + 1))
         return out
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.lines())
+
+
+def _render_doc_values(values: tuple[Any, ...], limit: int = 80) -> str:
+    if not values:
+        return "missing"
+    text = ", ".join(json.dumps(v, ensure_ascii=False, default=str) for v in values)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def describe(node: Node) -> str:
@@ -1210,4 +1223,9 @@ def _explain(node: Node, compiler: _Compiler, d: _Doc) -> Explanation:
             return Explanation(node, matched, ())
         best = max(options, key=lambda e: (e.matched, sum(x.matched for x in e.leaves())))
         return Explanation(node, matched, (best,))
-    return Explanation(node, compiler.compile(node)(d), ())
+    values: tuple[Any, ...] | None = None
+    field = getattr(node, "field", None)
+    if field is not None and field != "*" and not getattr(node, "field_wildcard", False):
+        target = compiler.target(compiler.prefix + field)
+        values = tuple(compiler.path(target.source).values(d.source))
+    return Explanation(node, compiler.compile(node)(d), (), values)

@@ -13,6 +13,7 @@ from kmsdet.cases.runner import CaseResult, TestRun
 from kmsdet.reports.junit import JUnitCase
 
 Explainer = Callable[[CaseResult], list[str]]
+MAX_EVENTS_SHOWN = 20
 
 
 def run_json(run: TestRun) -> str:
@@ -37,10 +38,14 @@ def failure_details(result: CaseResult, explain: Explainer | None = None) -> lis
     lines = [f"expected {result.expected} alert(s), got {result.actual}: the rule should "
              f"{verb} on this case ({result.cases_file}:{result.case_line or 0})"]
     alerted = {id(a.source) for a in result.alerts}
-    for i, doc in enumerate(result.documents, start=1):
+    shown = result.documents if len(result.documents) <= MAX_EVENTS_SHOWN else \
+        [a.source for a in result.alerts[:MAX_EVENTS_SHOWN]]
+    if len(shown) < len(result.documents):
+        lines.append(f"  {len(result.documents)} events; the first {len(shown)} that alerted:")
+    for i, doc in enumerate(shown, start=1):
         mark = "ALERT" if id(doc) in alerted else "no alert"
         lines.append(f"  event {i}: {event_summary(doc)} -> {mark}")
-    if explain is not None:
+    if explain is not None and len(result.documents) <= MAX_EVENTS_SHOWN:
         lines.extend(f"  {line}" for line in explain(result))
     return lines
 

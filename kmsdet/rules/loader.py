@@ -89,8 +89,8 @@ def load_text(text: str, path: Path) -> LoadResult:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        line, col = _toml_error_position(exc)
-        message = str(exc).split(" (at line")[0]
+        line, col = toml_error_position(exc)
+        message = toml_error_message(exc)
         result.problems.append(LoadProblem("KD101", f"TOML syntax error: {message}",
                                            line=line, column=col,
                                            hint="fix the TOML syntax at this position"))
@@ -120,7 +120,13 @@ def load_rules(paths: Iterable[str | Path]) -> list[Rule]:
     return [load_rule(p) for p in find_rule_files(paths)]
 
 
-def _toml_error_position(exc: Exception) -> tuple[int | None, int | None]:
+def toml_error_message(exc: Exception) -> str:
+    """The parser's message without its own "(at line ...)" suffix; positions go elsewhere."""
+    return str(exc).split(" (at line")[0]
+
+
+def toml_error_position(exc: Exception) -> tuple[int | None, int | None]:
+    """(line, column) of a TOML syntax error; Python 3.11's tomllib keeps it only in the text."""
     lineno = getattr(exc, "lineno", None)
     colno = getattr(exc, "colno", None)
     if lineno is None:

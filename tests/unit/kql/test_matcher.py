@@ -463,8 +463,9 @@ def test_explain_marks_each_leaf_clause() -> None:
     assert leaves == [("kw", True), ("n", True), ("ip", False), ("txt", True)]
     lines = list(result)
     assert lines[0] == "[ ] and"
-    assert "  [x] kw: a" in lines
+    assert '  [x] kw: a    (document: "a")' in lines
     assert "  [ ] not" in lines
+    assert "    [ ] ip: 10.0.0.0/8    (document: missing)" in lines
 
 
 def test_explain_inside_nested_shows_the_closest_element() -> None:

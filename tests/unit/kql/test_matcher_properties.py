@@ -27,7 +27,7 @@ SCHEMA = FieldSchema({
     for name, type_ in gen.field_types().items()
 })
 TYPES = gen.field_types()
-SETTINGS = settings(max_examples=150, deadline=None,
+SETTINGS = settings(max_examples=100, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -191,7 +191,7 @@ def test_matcher_agrees_with_reference(case: tuple[gen.GeneratedQuery, gen.Gener
 @pytest.mark.parametrize("field", gen.TOP_FIELDS)
 def test_matcher_agrees_with_reference_per_field(field: str) -> None:
     """Each field type gets its own run, so rarely drawn types are exercised as much."""
-    @settings(SETTINGS, max_examples=80)
+    @settings(SETTINGS, max_examples=50)
     @given(gen.cases(4, [field]))
     def run(case: tuple[gen.GeneratedQuery, gen.GeneratedDoc]) -> None:
         _agrees(case)
@@ -199,7 +199,7 @@ def test_matcher_agrees_with_reference_per_field(field: str) -> None:
     run()
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(gen.queries())
 def test_generated_text_parses_to_the_generated_tree(query: gen.GeneratedQuery) -> None:
     from kmsdet.kql.parser import parse

@@ -1,0 +1,47 @@
+"""The benign baseline: ordinary account activity on which no rule of the pack may fire.
+
+Hand-written cases prove a rule fires and dodges the near misses its author thought of; the
+baseline catches the rest, a query that matches far more than intended. Every rule runs once
+over the same stream, timed inside every rule's look-back, and must raise no alert.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from kmsdet.backends.base import Execution
+from kmsdet.backends.documents import parse_time
+from kmsdet.cases.model import Case
+from kmsdet.rules.model import Rule
+
+# Inside the shortest sensible look-back (now-5m) and before the run, so a rule that matches
+# these events cannot escape by its window.
+SPAN_START = timedelta(minutes=-4, seconds=-30)
+SPAN = timedelta(minutes=4)
+INGEST_DELAY = timedelta(seconds=20)
+
+
+def baseline_case(count: int) -> Case:
+    """A result slot that reads like any case in reports: a name and zero expected alerts."""
+    return Case.model_construct(name=f"benign baseline ({count} events)", expect=0,
+                                description="ordinary CloudTrail activity", events=[])
+
+
+def baseline_documents(count: int, *, seed: int, now: datetime,
+                       run_id: str) -> list[dict[str, Any]]:
+    from kmsdet.cloudtrail.baseline import benign_baseline
+    from kmsdet.cloudtrail.to_ecs import to_ecs
+
+    docs = []
+    for record in benign_baseline(count, seed=seed, start=now + SPAN_START, span=SPAN):
+        when = parse_time(record["eventTime"]) or now
+        docs.append(to_ecs(record, ingested=when + INGEST_DELAY, run_id=run_id))
+    return docs
+
+
+def baseline_executions(rules: Sequence[Rule], documents: Sequence[dict[str, Any]], *,
+                        now: datetime, run_id: str) -> list[Execution]:
+    """One execution per rule over the same documents (seeded once by service backends)."""
+    return [Execution(rule=r, documents=documents, now=now, run_id=run_id) for r in rules]
