@@ -328,6 +328,62 @@ class _FlattenedFamily(_KeywordFamily):
         return tuple(t for t in map(keyword_string, raw) if t is not None)
 
 
+class _KeyedFlattenedFamily(_Family):
+    """One key of a flattened field, read as Elasticsearch indexes it: ``key\0value`` terms.
+
+    Exact values, ranges and prefix patterns (a single trailing ``*``) are confined to the key.
+    Any other wildcard pattern becomes an automaton over the keyed terms *without* the key
+    prefix (seen on Elasticsearch 8.19): a leading ``*`` then also matches the values of other
+    keys of the same object, and a pattern that starts with a literal never matches at all.
+    The matcher reproduces that, so a rule relying on such a pattern fails here as it would in
+    Kibana instead of passing falsely.
+    """
+
+    type_name = "flattened"
+
+    def __init__(self, root: str, key: str) -> None:
+        self.root = root  # relative to the current document (nested groups shift it)
+        self.key = key
+
+    def cache_id(self) -> str:
+        return f"flattened-keys:{self.root}"  # every key of one root shares the conversion
+
+    def convert(self, raw: list[Any]) -> tuple:
+        """(key, value) of every leaf under the root, whether the document nests or dots it."""
+        pairs: list[tuple[str, Any]] = []
+        for item in raw:
+            _flatten(item, "", pairs)
+        start = self.root + "."
+        cut = len(start)
+        return tuple((name[cut:], text) for name, value in pairs
+                     if name.startswith(start) and (text := keyword_string(value)) is not None)
+
+    def exists(self) -> Test:
+        key = self.key
+        return lambda values: any(k == key for k, _ in values)
+
+    def term(self, text: str) -> Test:
+        wanted = (self.key, text)
+        return lambda values: wanted in values
+
+    def wildcard(self, pieces: Sequence[str]) -> Test:
+        return self._qs_term(tuple(pieces))
+
+    def _qs_term(self, term: tuple[str, ...]) -> Test:
+        if len(term) == 1:
+            return self.term(term[0])
+        if len(term) == 2 and term[1] == "":
+            key, prefix = self.key, term[0]
+            return lambda values: any(k == key and v.startswith(prefix) for k, v in values)
+        fullmatch = _wildcard_regex(term).fullmatch
+        return lambda values: any(fullmatch(f"{k}\0{v}") for k, v in values)
+
+    def range(self, op: str, text: str) -> Test:
+        compare = _compare(op, text)
+        key = self.key
+        return lambda values: compare(tuple(v for k, v in values if k == key))
+
+
 class _DynamicKeywordFamily(_KeywordFamily):
     """The ``.keyword`` sub-field dynamic mapping adds to a string field (never to dates)."""
 
@@ -651,8 +707,8 @@ class _Compiler:
             return _Target(absolute, source, family, info.type, "mapped")
         root = schema.flattened_root(absolute) if schema is not None else None
         if root is not None:
-            return _Target(absolute, self._relative(absolute), _FlattenedFamily(below=False),
-                           "", "flattened key")
+            family = _KeyedFlattenedFamily(self._relative(root.name), absolute[len(root.name) + 1:])
+            return _Target(absolute, "", family, "", "flattened key")
         if absolute.endswith(".keyword") and self.dynamic == "text":
             parent = absolute[: -len(".keyword")]
             if schema is None or schema.get(parent) is None:
@@ -772,10 +828,6 @@ class _Compiler:
         if target.family is None:
             path = self.path(target.source)
             return lambda d: bool(path.leaves(d.source))
-        if isinstance(target.family, _FlattenedFamily) and not target.family.below:
-            path = self.path(target.source)
-            return lambda d: any(
-                not isinstance(v, Mapping) for v in path.values(d.source))
         return self.leaf(target, lambda family, _t: family.exists(), node)
 
     def _exists_by_pattern(self, pattern: str) -> Callable[[_Doc], bool]:

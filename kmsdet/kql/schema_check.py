@@ -75,6 +75,7 @@ class _Target:
     name: str
     type: str | None
     info: FieldInfo | None
+    flattened_root: str | None = None
 
 
 def _resolve(name: str, schema: FieldSchema) -> _Target | None:
@@ -84,7 +85,7 @@ def _resolve(name: str, schema: FieldSchema) -> _Target | None:
     root = schema.flattened_root(name)
     if root is not None:
         # Sub-keys of a flattened field are queried as keywords of their leaf values.
-        return _Target(name, "keyword", None)
+        return _Target(name, "keyword", None, flattened_root=root.name)
     obj = schema.object_root(name)
     if obj is not None:
         return _Target(name, schema.object_type(obj.name), None)
@@ -289,6 +290,18 @@ def _check_wildcard(node: Is, target: _Target) -> Iterator[QueryIssue]:
     value, type_, info = node.value, target.type, target.info
     pieces = value.wildcard or ()
     family = _family(type_)
+    if target.flattened_root and not (len(pieces) == 2 and pieces[1] == ""):
+        yield QueryIssue(
+            "KD305", "error",
+            f"wildcard `{value.text}` on key `{target.name}` of flattened field "
+            f"`{target.flattened_root}`: Elasticsearch runs only a trailing `*` (a prefix) "
+            "within the key; any other pattern is matched against the values of every key "
+            "(leading `*`) or never matches",
+            value.span, target.name,
+            "use a prefix pattern (`value*`) on the key, or a wildcard on the keyword string "
+            "form of the object",
+        )
+        return
     if family in NO_WILDCARD_HINTS:
         yield QueryIssue(
             "KD305", "error",

@@ -77,7 +77,9 @@ def test_plan_shows_field_diff_and_applies_nothing(kibana: KibanaDouble, repo: P
     assert len(kibana.writes()) == writes
     code, applied = deploy_json(kibana, str(repo))
     assert code == 0 and "updated" in {r["status"] for r in applied["result"]["rules"]}
-    assert {r["from"] for r in kibana.space().rules.values()} == {"now-6m", "now-9m"}
+    changed = load_rules([rule])[0].rule_id
+    assert kibana.space().rules[changed]["from"] == "now-9m"
+    assert [i["rule_id"] for i in applied["plan"] if i["action"] == "update"] == [changed]
 
 
 def test_prune_deletes_only_managed_rules(kibana: KibanaDouble, repo: Path) -> None:
@@ -135,11 +137,12 @@ def test_export_file_imports_like_a_deploy(kibana: KibanaDouble, repo: Path,
                                            tmp_path: Path) -> None:
     out = tmp_path / "rules.ndjson"
     assert run(kibana, "export", str(repo), "--output", str(out)).exit_code == 0
-    lines = out.read_text().splitlines()
-    assert len(lines) == 2 and all(json.loads(line)["rule_id"] for line in lines)
+    objects = [json.loads(line) for line in out.read_text().splitlines()]
+    rules = [o for o in objects if "rule_id" in o and "list_id" not in o]
+    assert len(rules) == len(list(repo.glob("*.toml")))
     with KibanaClient(Target(url=kibana.url, api_key=Secret(API_KEY))) as client:
         summary = client.import_rules(out.read_bytes())
-    assert summary["success"] is True and summary["success_count"] == 2
+    assert summary["success"] is True and summary["success_count"] == len(rules)
     code, report = deploy_json(kibana, str(repo))
     assert code == 0 and {i["action"] for i in report["plan"]} == {"unchanged"}
 

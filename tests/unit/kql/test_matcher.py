@@ -242,6 +242,14 @@ ROWS: list[tuple[str, dict[str, Any], bool | type[Exception]]] = [
     ("flat.a.b: *", {"flat": {"a": {"b": 7}}}, T),
     ("flat.a.b: 7", {"flat.a.b": 7}, T),
     ("flat.a.b < 8", {"flat": {"a": {"b": 10}}}, T),  # strings: "10" < "8"
+    # keyed flattened wildcards as Elasticsearch 8.19 runs them (query_string on `_keyed`):
+    # a trailing * is a prefix within the key; any other pattern is matched against
+    # "key\0value" terms of every key, so a leading * reaches other keys' values and a
+    # pattern starting with a literal never matches.
+    ("flat.keyId: *kms*", {"flat": {"keyId": "arn:aws:kms:k"}}, T),
+    ("flat.keyId: *EXTERNAL*", {"flat": {"keyId": "k", "origin": "EXTERNAL"}}, T),
+    ("flat.keyId: arn*k", {"flat": {"keyId": "arn:aws:kms:k"}}, F),
+    ("flat.keyId: arn*", {"flat": {"origin": "arn:aws:kms:k"}}, F),
     # geo_point: exists only
     ("geo: *", {"geo": {"lat": 1.0, "lon": 2.0}}, T),
     ("geo: *", {}, F),
