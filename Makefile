@@ -7,6 +7,7 @@ STAMP  := $(VENV)/.kmsdet-installed
 RULES  ?= rules/
 
 BACKENDS ?= embedded
+BASELINE ?= 10000
 
 .PHONY: help install lint test test-rules fmt check bench clean es-up es-down sandbox-test
 
@@ -28,7 +29,7 @@ test-rules: install ## The main job: strict lint, then every rule's expected-ale
 	$(BIN)/kmsdet lint --strict $(RULES)
 	@for backend in $(BACKENDS); do \
 	  echo "== kmsdet test --backend $$backend =="; \
-	  $(BIN)/kmsdet test --backend $$backend $(RULES) || exit 1; \
+	  $(BIN)/kmsdet test --backend $$backend --baseline $(BASELINE) $(RULES) || exit 1; \
 	done
 
 test: install ## The whole pytest suite

@@ -31,64 +31,116 @@ class EmbeddedBackend(Backend):
     name = "embedded"
 
     def __init__(self) -> None:
-        self._matchers: dict[tuple[str, str], Matcher] = {}
+        self._matchers: dict[tuple[str, str, datetime | None], Matcher] = {}
 
     def execute(self, executions: Sequence[Execution]) -> list[list[Alert]]:
-        return [self.run(e.rule, e.documents, e.now) for e in executions]
+        """Executions that share one document list (a baseline) are evaluated together."""
+        results: list[list[Alert]] = [[] for _ in executions]
+        groups: dict[int, list[int]] = {}
+        for index, execution in enumerate(executions):
+            groups.setdefault(id(execution.documents), []).append(index)
+        for indices in groups.values():
+            batch = [executions[i] for i in indices]
+            alerts = self.run_batch(batch) if len(batch) > 1 else \
+                [self.run(batch[0].rule, batch[0].documents, batch[0].now)]
+            for index, found in zip(indices, alerts, strict=True):
+                results[index] = found
+        return results
 
     def run(self, rule: Rule, documents: Sequence[Mapping[str, Any]],
             now: datetime) -> list[Alert]:
         """Alerts that one run of ``rule`` at ``now`` raises on ``documents``."""
+        plan = _RunPlan(rule, now)
+        matcher = self.matcher(rule, now)
+        for doc in documents:
+            when = rule_time(doc, plan.primary, plan.fallback)
+            if when is not None and plan.low <= when <= plan.end and matcher(doc):
+                plan.hits.append((when, doc))
+        return plan.alerts()
+
+    def run_batch(self, executions: Sequence[Execution]) -> list[list[Alert]]:
+        """Several rules over the same documents: each document is matched once for all of
+        them (kmsdet.kql.matcher.MatcherSet) and its timestamps are read once."""
+        from kmsdet.fields.registry import schema_for_indices
+        from kmsdet.kql.matcher import compile_many
+
+        plans = [_RunPlan(e.rule, e.now) for e in executions]
+        groups: dict[tuple[tuple[str, ...], datetime], list[int]] = {}
+        for index, execution in enumerate(executions):
+            key = (tuple(execution.rule.rule.index or ()), execution.now)
+            groups.setdefault(key, []).append(index)
+        documents = executions[0].documents
+        for (indices_key, now), members in groups.items():
+            nodes = [self.query_node(plans[i].rule) for i in members]
+            matchers = compile_many(nodes, schema_for_indices(indices_key), now=now)
+            for doc in documents:
+                times: dict[tuple[str, bool], datetime | None] = {}
+                for position in matchers.matches(doc):
+                    plan = plans[members[position]]
+                    slot = (plan.primary, plan.fallback)
+                    if slot not in times:
+                        times[slot] = rule_time(doc, plan.primary, plan.fallback)
+                    when = times[slot]
+                    if when is not None and plan.low <= when <= plan.end:
+                        plan.hits.append((when, doc))
+        return [plan.alerts() for plan in plans]
+
+    def query_node(self, rule: Rule):  # noqa: ANN201 - kmsdet.kql.ast.Node
+        """The rule's parsed query with its exceptions, as every engine must apply them."""
+        from kmsdet.backends.exceptions import with_exceptions
+        from kmsdet.kql.parser import parse
+
+        return with_exceptions(parse(rule.rule.query or ""), rule)
+
+    def matcher(self, rule: Rule, now: datetime | None = None) -> Matcher:
+        """The compiled query, compiled once per rule and query text (and run time, when the
+        query uses date math, which the matcher resolves against it)."""
+        query = rule.rule.query or ""
+        when = now if "now" in query.lower() else None
+        key = (rule.rule_id, query, when)
+        if key not in self._matchers:
+            from kmsdet.fields.registry import schema_for_indices
+            from kmsdet.kql.matcher import compile_query
+
+            schema = schema_for_indices(tuple(rule.rule.index or ()))
+            self._matchers[key] = compile_query(self.query_node(rule), schema, now=when)
+        return self._matchers[key]
+
+
+class _RunPlan:
+    """One rule run: its window, the range of documents it reads, and the hits found there."""
+
+    def __init__(self, rule: Rule, now: datetime) -> None:
         data = rule.rule
         if data.type not in SUPPORTED_TYPES or data.language != "kuery":
             raise UsageError(f"the embedded backend runs KQL query, threshold and new_terms "
                              f"rules; '{data.name}' is a {data.type}/{data.language} rule",
                              file=str(rule.source.path), field="rule.type",
                              hint="run it on the elasticsearch or kibana backend")
-        start, end = window(data.from_, data.to, now)
-        hits = self.hits(rule, documents, start, end)
-        cap = min(data.max_signals or DEFAULT_MAX_SIGNALS, ALERTS_MAX)
-        if data.type == "threshold":
-            alerts = threshold_alerts(rule, hits)
-        elif data.type == "new_terms":
-            history_start = resolve(data.new_terms.history_window or "now-7d", now)
-            history = self.hits(rule, documents, history_start, start, end_inclusive=False)
-            alerts = new_terms_alerts(rule, hits, history)
-        else:
-            alerts = [_event_alert(data.rule_id, doc) for _, doc in hits]
-        return alerts[:cap]
+        self.rule = rule
+        self.start, self.end = window(data.from_, data.to, now)
+        self.low = self.start
+        if data.type == "new_terms" and data.new_terms is not None:
+            self.low = min(self.start,
+                           resolve(data.new_terms.history_window or "now-7d", now))
+        self.primary = data.timestamp_override or "@timestamp"
+        self.fallback = (self.primary != "@timestamp"
+                         and not data.timestamp_override_fallback_disabled)
+        self.hits: list[Hit] = []
 
-    def hits(self, rule: Rule, documents: Sequence[Mapping[str, Any]], start: datetime,
-             end: datetime, *, end_inclusive: bool = True) -> list[Hit]:
-        """Matching documents in [start, end] on the rule's timestamp, time ascending."""
-        data = rule.rule
-        matcher = self.matcher(rule)
-        primary = data.timestamp_override or "@timestamp"
-        fallback = primary != "@timestamp" and not data.timestamp_override_fallback_disabled
-        found: list[Hit] = []
-        for doc in documents:
-            when = rule_time(doc, primary, fallback)
-            if when is None or when < start or when > end or (not end_inclusive and when == end):
-                continue
-            if matcher(doc):
-                found.append((when, doc))
+    def alerts(self) -> list[Alert]:
+        data = self.rule.rule
         # Kibana sorts on the override field, then on @timestamp (both ascending).
-        found.sort(key=lambda hit: (hit[0], _sort_time(hit[1])))
-        return found
-
-    def matcher(self, rule: Rule) -> Matcher:
-        """The compiled query (exceptions included), compiled once per rule and query text."""
-        key = (rule.rule_id, rule.rule.query or "")
-        if key not in self._matchers:
-            from kmsdet.backends.exceptions import with_exceptions
-            from kmsdet.fields.registry import schema_for_indices
-            from kmsdet.kql.matcher import compile_query
-            from kmsdet.kql.parser import parse
-
-            node = with_exceptions(parse(rule.rule.query or ""), rule)
-            schema = schema_for_indices(tuple(rule.rule.index or ()))
-            self._matchers[key] = compile_query(node, schema)
-        return self._matchers[key]
+        ordered = sorted(self.hits, key=lambda hit: (hit[0], _sort_time(hit[1])))
+        in_window = [h for h in ordered if h[0] >= self.start]
+        if data.type == "threshold":
+            alerts = threshold_alerts(self.rule, in_window)
+        elif data.type == "new_terms":
+            history = [h for h in ordered if h[0] < self.start]
+            alerts = new_terms_alerts(self.rule, in_window, history)
+        else:
+            alerts = [_event_alert(data.rule_id, doc) for _, doc in in_window]
+        return alerts[:min(data.max_signals or DEFAULT_MAX_SIGNALS, ALERTS_MAX)]
 
 
 def rule_time(doc: Mapping[str, Any], primary: str, fallback: bool) -> datetime | None:

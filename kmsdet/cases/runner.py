@@ -93,7 +93,8 @@ def run_tests(rules: Sequence[Rule], backend: Backend, *, now: datetime | None =
     results, executions, missing = plan_executions(rules, now=when, seed=seed, run_prefix=prefix)
     if baseline > 0:
         run_id = f"{prefix}-baseline"
-        docs = baseline_documents(baseline, seed=seed, now=when, run_id=run_id)
+        history = any(r.rule.type == "new_terms" for r in rules)
+        docs = baseline_documents(baseline, seed=seed, now=when, run_id=run_id, history=history)
         case = baseline_case(baseline)
         for rule in rules:
             results.append(CaseResult(rule=rule, case=case, case_line=None,

@@ -104,7 +104,7 @@ def test_matcher_agrees_with_elasticsearch(es_client: Elasticsearch, diff_index:
             real = {hit["_id"] for hit in answer["hits"]["hits"]}
             matcher = compile_query(node, SCHEMA)
             ours = {doc_id for doc_id, (_, doc) in zip(ids, batch, strict=True)
-                    if not matcher(doc.source)}
+                    if matcher(doc.source)}
             assert ours == real, {
                 "query": query.text,
                 "only_embedded": [batch[ids.index(i)][1].source for i in sorted(ours - real)],

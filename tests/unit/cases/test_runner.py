@@ -92,3 +92,19 @@ def test_the_shipped_pack_passes_on_the_embedded_backend() -> None:
                 if not r.passed]
     assert failures == []
     assert run.results and not run.rules_without_cases
+
+
+def test_benign_baseline_catches_a_rule_that_matches_too_much(tmp_path: Path) -> None:
+    path = tree(tmp_path)
+    path.write_text(VALID_RULE.replace('and event.action: "DisableKey"\n', ""), encoding="utf-8")
+    run = run_tests([load_rule(path)], EmbeddedBackend(), now=NOW, baseline=300)
+    [baseline] = [r for r in run.results if r.case.name == "benign baseline (300 events)"]
+    assert baseline.expected == 0 and baseline.actual > 0 and not baseline.passed
+
+
+def test_the_pack_stays_quiet_on_the_benign_baseline() -> None:
+    rules = load_rules([RULES])
+    run = run_tests(rules, EmbeddedBackend(), baseline=2000)
+    baseline = [r for r in run.results if r.case.name.startswith("benign baseline")]
+    assert len(baseline) == len(rules)
+    assert [(r.rule.name, r.actual) for r in baseline if r.actual] == []
