@@ -1,0 +1,20 @@
+"""The README's rule table is generated from the rules; this keeps it from drifting."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from kmsdet.coverage import build_coverage, render_markdown
+from kmsdet.rules.loader import load_rules
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_readme_coverage_block_matches_the_rules() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"<!-- coverage:start -->\n(.*?)\n<!-- coverage:end -->", readme, re.S)
+    assert block, "README.md lost its coverage markers"
+    generated = render_markdown(build_coverage(load_rules([ROOT / "rules"]))).rstrip()
+    assert block.group(1).rstrip() == generated, \
+        "regenerate with: kmsdet coverage rules/ --format markdown"
