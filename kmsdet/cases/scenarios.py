@@ -80,6 +80,11 @@ class LoadedScenario:
     def name(self) -> str:
         return self.scenario.name
 
+    def as_case(self) -> Case:
+        """The storyline's events in the case form the event builder takes."""
+        return Case.model_validate({"name": self.name, "expect": 0,
+                                    "event": self.scenario.events})
+
 
 @dataclass
 class RuleOutcome:
@@ -187,8 +192,7 @@ def run_scenarios(rules: Sequence[Rule], paths: Iterable[str | Path], backend: B
 def run_scenario(rules: Sequence[Rule], loaded: LoadedScenario, backend: Backend, *,
                  now: datetime, seed: int = 0) -> ScenarioResult:
     expected = _expected_counts(rules, loaded)
-    case = Case.model_validate({"name": loaded.name, "expect": 0,
-                                "event": loaded.scenario.events})
+    case = loaded.as_case()
     key = f"scenario:{loaded.path.stem}"
     try:
         events = build_case_events(case, now=now, seed=seed, key=key)

@@ -44,12 +44,14 @@ def _register() -> None:
     from kmsdet.cli import lint as lint_cli
     from kmsdet.cli import replay as replay_cli
     from kmsdet.cli import sandbox as sandbox_cli
+    from kmsdet.cli import seed as seed_cli
     from kmsdet.cli import test as test_cli
 
     app.command("lint", help=lint_cli.HELP)(lint_cli.lint)
     app.command("test", help=test_cli.HELP)(test_cli.test)
     app.command("generate", help=generate_cli.HELP)(generate_cli.generate)
     app.command("coverage", help=coverage_cli.HELP)(coverage_cli.coverage)
+    app.command("seed", help=seed_cli.HELP)(seed_cli.seed)
     app.command("replay", help=replay_cli.REPLAY_HELP)(replay_cli.replay)
     app.command("events", help=replay_cli.EVENTS_HELP)(replay_cli.events)
     app.add_typer(kql_cli.app, name="kql")

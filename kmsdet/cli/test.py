@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -11,7 +10,7 @@ from typing import Any
 import typer
 from rich.markup import escape
 
-from kmsdet.cli.options import OutputFormat, write_file
+from kmsdet.cli.options import OutputFormat, parse_now, write_file
 from kmsdet.cli.targets import (
     API_KEY,
     CA_CERT,
@@ -30,7 +29,7 @@ from kmsdet.cli.targets import (
     es_target,
     target_options,
 )
-from kmsdet.errors import EXIT_FINDINGS, EXIT_OK, UsageError
+from kmsdet.errors import EXIT_FINDINGS, EXIT_OK
 from kmsdet.reports.console import stdout, write_json
 
 HELP = """Run every rule's test cases and storylines; compare the alerts with the expected counts.
@@ -90,7 +89,7 @@ def test(
     with _backend(backend, es, lambda: target_options(
             target, kibana_url, space, kibana_api_key, kibana_user, kibana_password,
             kibana_ca_cert, insecure, config)) as engine:
-        run = run_tests(rules, engine, now=_parse_now(now), seed=seed, baseline=baseline)
+        run = run_tests(rules, engine, now=parse_now(now), seed=seed, baseline=baseline)
         stories = run_scenarios(rules, [p for p in roots if p.is_dir()], engine, now=run.now,
                                 seed=seed)
         fidelity = engine.failures() if hasattr(engine, "failures") else []
@@ -131,17 +130,6 @@ def _render_fidelity(failures: list[Any]) -> None:
                      "kmsdet's translation")
         for difference in check.differences:
             stdout.print(f"       {escape(difference.render())}")
-
-
-def _parse_now(text: str | None) -> datetime | None:
-    if text is None:
-        return None
-    try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise UsageError(f"--now '{text}' is not an ISO time", field="--now",
-                         hint="e.g. 2026-01-15T12:00:00Z") from exc
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 def _backend(name: BackendName, es: Any, kibana_options: Any):  # noqa: ANN202 - a Backend
