@@ -6,7 +6,8 @@ the offending character.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 
 from kmsdet.rules.checks.base import Check, Finding, LintContext, Severity
@@ -47,6 +48,21 @@ def parsed_query(rule: Rule):  # noqa: ANN201 - Node | None
         return None
 
 
+@contextmanager
+def _eql_dialect() -> Iterator[None]:
+    """The EQL that Elasticsearch runs, not the eql library's stricter default.
+
+    Elasticsearch accepts repeated sequence steps (``with runs=N``), ``sample`` queries and
+    missing-event steps (``![...]``) in sequences with a maxspan; Elastic's own rules use all
+    three, so refusing them would report rules that deploy and run fine.
+    """
+    from eql import parser
+
+    with parser.elasticsearch_syntax, parser.ignore_missing_functions, parser.allow_runs, \
+            parser.allow_sample, parser.allow_negation:
+        yield
+
+
 class QuerySyntax(Check):
     code = "KD301"
     summary = "the query parses (KQL, and EQL where the eql library can check it)"
@@ -74,7 +90,7 @@ class QuerySyntax(Check):
         import eql
 
         try:
-            with eql.parser.elasticsearch_syntax, eql.parser.ignore_missing_functions:
+            with _eql_dialect():
                 eql.parse_query(query)
         except eql.EqlParseError as exc:
             line = getattr(exc, "line", 0)
