@@ -115,6 +115,8 @@ def check_fields(names: Iterable[str], schema: FieldSchema) -> list[QueryIssue]:
         target = _resolve(name, schema)
         if target is not None and target.type not in ("object", "nested"):
             continue
+        if target is None and outside_schema(name, schema):
+            continue
         if target is None:
             message = f"investigation field `{name}` is not mapped in {schema.source}"
             hint = _did_you_mean(name, schema) or "list fields the alert documents carry"
@@ -143,7 +145,8 @@ def _check_nested(node: Nested, schema: FieldSchema, prefix: str) -> Iterator[Qu
     path = prefix + node.path
     target = _resolve(path, schema)
     if target is None:
-        yield _unknown(path, node.span, schema)
+        if not outside_schema(path, schema):
+            yield _unknown(path, node.span, schema)
     elif target.type != "nested":
         yield QueryIssue(
             "KD303", "error",
@@ -163,14 +166,15 @@ def _check_leaf(node: Is | Exists | Range, schema: FieldSchema, prefix: str,
     if not node.field_wildcard:
         target = _resolve(name, schema)
         if target is None:
-            yield _unknown(name, node.span, schema)
+            if not outside_schema(name, schema):
+                yield _unknown(name, node.span, schema)
         else:
             yield from _check_target(node, target, schema)
         return
     # Kibana expands over fields that hold values; objects are containers, not such fields.
     matched = [n for n in schema.expand(name)
                if (info := schema.get(n)) is not None and info.type not in ("object", "nested")]
-    if not matched:
+    if not matched and not outside_schema(name, schema):
         severity: Severity = "error" if schema.complete else "warning"
         yield QueryIssue(
             "KD302", severity, f"field pattern `{name}` matches no field in {schema.source}",
@@ -365,6 +369,20 @@ def _check_number(value: Value, target: _Target, *, exact: bool) -> Iterator[Que
             "field: it can never equal it",
             value.span, target.name, "use a whole number, or a range",
         )
+
+
+def outside_schema(name: str, schema: FieldSchema) -> bool:
+    """True when ``name`` lies in a namespace the schema knows nothing about, on indices that
+    may hold more than the schema describes (``okta.*`` on ``logs-okta*``).
+
+    Such fields come from an integration kmsdet has no field table for: a warning on each would
+    flag every shipped Okta, Azure or GCP rule while saying nothing about whether the field is
+    right. A typo inside a namespace the schema does know (``process.nmae``) is still reported.
+    """
+    if schema.complete:
+        return False
+    root = name.split(".", 1)[0]
+    return "*" not in root and schema.get(root) is None and not schema.has_children(root)
 
 
 def _unknown(name: str, span: Span, schema: FieldSchema) -> QueryIssue:
