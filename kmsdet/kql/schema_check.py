@@ -378,10 +378,15 @@ def outside_schema(name: str, schema: FieldSchema) -> bool:
     Such fields come from an integration kmsdet has no field table for: a warning on each would
     flag every shipped Okta, Azure or GCP rule while saying nothing about whether the field is
     right. A typo inside a namespace the schema does know (``process.nmae``) is still reported.
+    Elastic Defend files its own fields under an ``Ext`` object inside ECS field sets
+    (``process.Ext.token.integrity_level_name``); those are outside the ECS table as well.
     """
     if schema.complete:
         return False
-    root = name.split(".", 1)[0]
+    parts = name.split(".")
+    if "Ext" in parts[1:]:
+        return True
+    root = parts[0]
     return "*" not in root and schema.get(root) is None and not schema.has_children(root)
 
 
