@@ -89,8 +89,10 @@ class EmbeddedBackend(Backend):
         """The rule's parsed query with its exceptions, as every engine must apply them."""
         from kmsdet.backends.exceptions import with_exceptions
         from kmsdet.kql.parser import parse
+        from kmsdet.rules.query_errors import located_in_rule
 
-        return with_exceptions(parse(rule.rule.query or ""), rule)
+        with located_in_rule(rule):
+            return with_exceptions(parse(rule.rule.query or ""), rule)
 
     def matcher(self, rule: Rule, now: datetime | None = None) -> Matcher:
         """The compiled query, compiled once per rule and query text (and run time, when the
@@ -101,9 +103,12 @@ class EmbeddedBackend(Backend):
         if key not in self._matchers:
             from kmsdet.fields.registry import schema_for_indices
             from kmsdet.kql.matcher import compile_query
+            from kmsdet.rules.query_errors import located_in_rule
 
             schema = schema_for_indices(tuple(rule.rule.index or ()))
-            self._matchers[key] = compile_query(self.query_node(rule), schema, now=when)
+            node = self.query_node(rule)
+            with located_in_rule(rule):
+                self._matchers[key] = compile_query(node, schema, now=when)
         return self._matchers[key]
 
 

@@ -240,10 +240,12 @@ class KibanaBackend(Backend):
         preview's filters (positive ones in ``filter``, negated ones in ``must_not``)."""
         from kmsdet.kql.dsl import build_es_query
         from kmsdet.kql.parser import parse
+        from kmsdet.rules.query_errors import located_in_rule
 
         rule = execution.rule
-        query = build_es_query(parse(rule.rule.query or ""),
-                               self.cluster_schema(tuple(rule.rule.index or ())))
+        with located_in_rule(rule):
+            query = build_es_query(parse(rule.rule.query or ""),
+                                   self.cluster_schema(tuple(rule.rule.index or ())))
         must_not: list[Any] = []
         filters = list(query["bool"]["filter"])
         for item in preview_filters(rule, execution.run_id):

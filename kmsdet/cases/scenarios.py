@@ -22,8 +22,6 @@ that an earlier alert of the same group already covered.
 from __future__ import annotations
 
 import itertools
-import re
-import sys
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -31,21 +29,18 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from kmsdet.backends.base import RUN_ID_FIELD, Alert, Backend, Execution
 from kmsdet.backends.documents import parse_time, values_at
+from kmsdet.cases.event_check import check_event_tables
 from kmsdet.cases.events import build_case_events, offset, to_documents
+from kmsdet.cases.loader import read_toml_model
 from kmsdet.cases.model import Case
 from kmsdet.errors import InputError
 from kmsdet.rules.loader import SCENARIO_SUFFIX
 from kmsdet.rules.model import Rule, RuleSource
 from kmsdet.rules.timing import DEFAULT_INTERVAL, duration_seconds, window
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 DEFAULT_SCENARIO_DIR = Path("rules/scenarios")
 MAX_RUNS_PER_RULE = 10_000  # a guard against a storyline spanning years at a 1s interval
@@ -146,40 +141,13 @@ def find_scenario_files(paths: Iterable[str | Path]) -> list[Path]:
 def load_scenario(path: str | Path) -> LoadedScenario:
     """Read and validate one storyline; every problem is an InputError with file and line."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read storyline: {exc}", file=str(path)) from exc
-    source = RuleSource(path=path, text=text)
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        line, column = _toml_position(exc)
-        raise InputError(f"TOML syntax error: {str(exc).split(' (at line')[0]}", file=str(path),
-                         line=line, column=column,
-                         hint="fix the TOML syntax at this position") from exc
-    try:
-        scenario = Scenario.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = tuple("event" if p == "events" else p for p in err["loc"])
-        where = ".".join(str(p) for p in loc)
-        raise InputError(f"invalid storyline: {where}: {err['msg']}", file=str(path),
-                         line=source.line_of(loc), field=where,
-                         hint="a storyline needs name, at least one [[event]] and "
-                              "[[expect]] tables with rule and alerts") from exc
+    scenario, source = read_toml_model(
+        path, Scenario, what="storyline",
+        hint="a storyline needs name, at least one [[event]] and [[expect]] tables with rule "
+             "and alerts")
+    check_event_tables(scenario.events, source=source, prefix=("event",),
+                       label=f"storyline '{scenario.name}'")
     return LoadedScenario(path=path, scenario=scenario, source=source)
-
-
-def _toml_position(exc: Exception) -> tuple[int | None, int | None]:
-    """Line and column of a TOML error (Python < 3.14 only has them in the message)."""
-    line, column = getattr(exc, "lineno", None), getattr(exc, "colno", None)
-    if line is None:
-        match = re.search(r"line (\d+), column (\d+)", str(exc))
-        if match:
-            line, column = int(match.group(1)), int(match.group(2))
-    return line, column
-
 
 def run_scenarios(rules: Sequence[Rule], paths: Iterable[str | Path], backend: Backend, *,
                   now: datetime | None = None, seed: int = 0) -> list[ScenarioResult]:

@@ -88,8 +88,10 @@ def rule_query(rule: Rule, schema: FieldSchema) -> dict[str, Any]:
     from kmsdet.backends.exceptions import with_exceptions
     from kmsdet.kql.dsl import build_es_query
     from kmsdet.kql.parser import parse
+    from kmsdet.rules.query_errors import located_in_rule
 
-    return dict(build_es_query(with_exceptions(parse(rule.rule.query or ""), rule), schema))
+    with located_in_rule(rule):
+        return dict(build_es_query(with_exceptions(parse(rule.rule.query or ""), rule), schema))
 
 
 def rule_search(rule: Rule, query: Mapping[str, Any], *, now: datetime,

@@ -231,5 +231,20 @@ def build_payloads(rules: list[Rule], *, stack: tuple[int, int] = LATEST_STACK,
                              file=where, line=rule.source.line_of(("rule", "rule_id")),
                              field="rule.rule_id", hint="every rule needs its own rule_id")
         seen[rule.rule_id] = where
+        check_query_runs(rule)
         payloads.append(build_payload(rule, stack=stack, enabled=enabled))
     return payloads
+
+
+def check_query_runs(rule: Rule) -> None:
+    """Refuse a KQL query that Kibana would fail to run (syntax, or a value Elasticsearch
+    rejects for the field's type), naming the rule file and line; lint explains more."""
+    if rule.rule.language != "kuery" or not rule.rule.query:
+        return
+    from kmsdet.fields.registry import schema_for_indices
+    from kmsdet.kql.matcher import compile_query
+    from kmsdet.kql.parser import parse
+    from kmsdet.rules.query_errors import located_in_rule
+
+    with located_in_rule(rule):
+        compile_query(parse(rule.rule.query), schema_for_indices(tuple(rule.rule.index or ())))

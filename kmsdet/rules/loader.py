@@ -59,7 +59,11 @@ def find_rule_files(paths: Iterable[str | Path]) -> list[Path]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found.extend(p for p in sorted(path.rglob("*.toml")) if is_rule_file(p))
+            inside = [p for p in sorted(path.rglob("*.toml")) if is_rule_file(p)]
+            if not inside:
+                raise InputError(f"no rule files under {path}", file=str(path),
+                                 hint="rules are *.toml files; check the path")
+            found.extend(inside)
         elif path.is_file():
             found.append(path)
         else:
@@ -91,6 +95,8 @@ def load_text(text: str, path: Path) -> LoadResult:
     except tomllib.TOMLDecodeError as exc:
         line, col = toml_error_position(exc)
         message = toml_error_message(exc)
+        if line is None:  # "at end of document": point at the last line
+            line = text.count("\n") + (0 if text.endswith("\n") else 1) or 1
         result.problems.append(LoadProblem("KD101", f"TOML syntax error: {message}",
                                            line=line, column=col,
                                            hint="fix the TOML syntax at this position"))

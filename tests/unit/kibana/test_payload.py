@@ -73,3 +73,18 @@ def test_new_terms_is_flattened_to_the_api_shape() -> None:
     body = build_payload(rule).body
     assert body["new_terms_fields"] == ["user.name"]
     assert body["history_window_start"] == "now-7d" and "new_terms" not in body
+
+
+def test_payloads_refuse_a_query_kibana_could_not_run(tmp_path) -> None:
+    from kmsdet.errors import InputError
+    from kmsdet.kibana.payload import build_payloads
+    from kmsdet.rules.loader import load_rule
+    from tests.unit.rules.rule_text import VALID_RULE
+
+    path = tmp_path / "bad_rule.toml"
+    path.write_text(VALID_RULE.replace('event.action: "DisableKey"', "source.ip: not-an-ip"),
+                    encoding="utf-8")
+    with pytest.raises(InputError) as info:
+        build_payloads([load_rule(path)])
+    assert info.value.file == str(path)
+    assert info.value.line is not None

@@ -79,3 +79,16 @@ def test_find_rule_files_skips_case_files_and_rejects_missing(tmp_path: Path) ->
     assert find_rule_files([tmp_path]) == [tmp_path / "a" / "r.toml"]
     with pytest.raises(InputError):
         find_rule_files([tmp_path / "nope"])
+
+
+def test_a_folder_without_rules_is_an_input_error(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("x", encoding="utf-8")
+    with pytest.raises(InputError, match="no rule files under"):
+        find_rule_files([tmp_path])
+
+
+def test_toml_error_at_end_of_document_points_at_the_last_line() -> None:
+    text = VALID_RULE + "[rule.investigation_fields\n"
+    [problem] = load(text).problems
+    assert problem.code == "KD101"
+    assert problem.line == text.count("\n")
