@@ -10,8 +10,9 @@ import typer
 
 from kmsdet.cli.options import write_file
 
-HELP = """Show what the rules cover: the KMS management APIs each rule watches and the ATT&CK
-techniques it maps to.
+HELP = """Show what the rules cover: KMS management APIs and ATT&CK techniques.
+
+For each rule, the KMS APIs its query watches and the techniques it maps to.
 
 text prints a matrix for the terminal, markdown the README's rule table, json a machine
 summary, navigator an ATT&CK Navigator layer (format 4.5) to load at the Navigator site.

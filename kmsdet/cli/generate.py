@@ -12,9 +12,11 @@ from rich.markup import escape
 from kmsdet.cli.options import OutputFormat
 from kmsdet.errors import EXIT_FINDINGS, EXIT_OK
 
-HELP = """Generate events from a rule's query: one must-fire event per branch of every `or`, and
-one near miss per clause (satisfies every other clause, breaks that one). Each event is checked
-with the in-memory matcher, then rebuilt as a raw CloudTrail record and checked again.
+HELP = """Generate must-fire events and near misses from a rule's query.
+
+One must-fire event per branch of every `or`, and one near miss per clause (satisfies every
+other clause, breaks that one). Each event is checked with the in-memory matcher, then rebuilt
+as a raw CloudTrail record and checked again.
 
 Example: kmsdet generate rules/aws_kms/impact_kms_imported_key_material_deleted.toml --raw
 --write-cases"""

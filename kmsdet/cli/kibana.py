@@ -31,8 +31,10 @@ from kmsdet.config import Target, resolve_target
 from kmsdet.errors import EXIT_FINDINGS, EXIT_OK, KmsdetError
 from kmsdet.reports.console import print_error, stdout, write_json
 
-DEPLOY_HELP = """Deploy rules to Kibana: show the plan (create / update with a field diff /
-unchanged / delete), then apply it with batched _import (overwrite).
+DEPLOY_HELP = """Deploy rules to Kibana: print the plan, then apply it.
+
+The plan says per rule: create, update (with a field diff), unchanged, or delete; it is applied
+with batched _import (overwrite).
 
 Only rules carrying kmsdet's marker tag are ever updated or, with --prune, deleted. New rules
 are enabled unless the rule says enabled = false or --disable is given; deployed rules keep
@@ -40,13 +42,16 @@ their enabled state unless the rule or --enable/--disable says otherwise.
 
 Example: kmsdet deploy rules/ --target staging --plan
 """
-EXPORT_HELP = """Write the rules' Kibana payloads as ndjson (one rule per line) for Kibana's
-import (Security > Rules > Import rules, or POST _import).
+EXPORT_HELP = """Write the rules' Kibana payloads as ndjson for Kibana's import.
+
+One rule per line, as Security > Rules > Import rules (or POST _import) accepts it.
 
 Example: kmsdet export rules/ --output build/rules.ndjson
 """
-PULL_HELP = """Read rules from a Kibana space and write them as TOML rule files, so rules edited
-in the Kibana UI come back into git. Files of rules already in DIR are updated in place.
+PULL_HELP = """Read rules from a Kibana space and write them back as TOML rule files.
+
+Rules edited in the Kibana UI come back into git; files of rules already in DIR are updated in
+place.
 
 Example: kmsdet pull --target production --output rules/aws_kms --tag "Data Source: AWS KMS"
 """

@@ -13,8 +13,9 @@ from kmsdet.cli.targets import ES_API_KEY, ES_CA_CERT, ES_PASSWORD, ES_URL, ES_U
 from kmsdet.errors import EXIT_FINDINGS, EXIT_OK, UsageError
 from kmsdet.reports.console import stderr, stdout, write_json
 
-HELP = """Index the rules' test-case and storyline events (and a benign baseline) into
-Elasticsearch as the AWS integration's CloudTrail documents.
+HELP = """Index the rules' case and storyline events (and a benign baseline) into Elasticsearch.
+
+They are indexed as the AWS integration's CloudTrail documents.
 
 Documents go to the data stream logs-aws.cloudtrail-<namespace> (through the integration's
 templates when the stack has them, else kmsdet's own). Event times fall inside the rules'
