@@ -30,7 +30,7 @@ from kmsdet.cli.targets import (
     target_options,
 )
 from kmsdet.errors import EXIT_FINDINGS, EXIT_OK
-from kmsdet.reports.console import stdout, write_json
+from kmsdet.reports.console import stderr, stdout, write_json
 
 HELP = """Run every rule's test cases and storylines; compare the alerts with the expected counts.
 
@@ -88,7 +88,8 @@ def test(
         if backend is not BackendName.embedded else None
     with _backend(backend, es, lambda: target_options(
             target, kibana_url, space, kibana_api_key, kibana_user, kibana_password,
-            kibana_ca_cert, insecure, config)) as engine:
+            kibana_ca_cert, insecure, config)) as engine, \
+            stderr.status(f"running {len(rules)} rules on the {backend.value} backend ..."):
         run = run_tests(rules, engine, now=parse_now(now), seed=seed, baseline=baseline)
         stories = run_scenarios(rules, [p for p in roots if p.is_dir()], engine, now=run.now,
                                 seed=seed)
