@@ -108,3 +108,15 @@ def test_the_pack_stays_quiet_on_the_benign_baseline() -> None:
     baseline = [r for r in run.results if r.case.name.startswith("benign baseline")]
     assert len(baseline) == len(rules)
     assert [(r.rule.name, r.actual) for r in baseline if r.actual] == []
+
+
+def test_every_pack_rule_has_two_must_fire_and_two_must_not_fire_cases() -> None:
+    short = []
+    for rule in load_rules([RULES]):
+        loaded = load_cases(rule.source.path)
+        cases = loaded.cases if loaded else []
+        fire = sum(1 for c in cases if c.must_fire)
+        quiet = len(cases) - fire
+        if fire < 2 or quiet < 2:
+            short.append((rule.name, fire, quiet))
+    assert short == []
