@@ -27,14 +27,15 @@ from kmsdet.rules.loader import load_text  # noqa: E402
 from kmsdet.rules.model import Rule  # noqa: E402
 from tests.contract.kibana_double import KibanaDouble  # noqa: E402
 
-TEMPLATE = ROOT / "rules" / "aws_kms" / "impact_kms_key_disabled_or_scheduled_for_deletion.toml"
+# A pack rule without exceptions, so the per-rule CRUD baseline can deploy it too.
+TEMPLATE = ROOT / "rules" / "aws_kms" / "impact_kms_imported_key_material_deleted.toml"
 KEY = "bench-key"
 
 
 def make_rules(count: int) -> list[Rule]:
     base = TEMPLATE.read_text(encoding="utf-8")
-    old_id = "2fde4f71-2414-4a14-81d9-9cce5dd99798"
-    old_name = 'name = "AWS KMS Customer Managed Key Disabled or Scheduled for Deletion"'
+    old_id = "83a09442-28b0-4a75-9394-7b92ed8c9a50"
+    old_name = 'name = "AWS KMS Imported Key Material Deleted"'
     rules = []
     for i in range(count):
         text = base.replace(old_id, str(uuid.UUID(int=i + 1, version=4))).replace(
