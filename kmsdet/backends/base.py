@@ -56,3 +56,16 @@ class Backend(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def distinct_document_sets(executions: Sequence[Execution]) -> list[Execution]:
+    """One execution per (document list, run id), so that service backends seed documents that
+    several rules share (the benign baseline) once, not once per rule."""
+    seen: set[tuple[int, str]] = set()
+    out = []
+    for execution in executions:
+        key = (id(execution.documents), execution.run_id)
+        if key not in seen:
+            seen.add(key)
+            out.append(execution)
+    return out

@@ -15,7 +15,7 @@ from typing import Any
 
 from elasticsearch import BadRequestError, Elasticsearch
 
-from kmsdet.backends.base import RUN_ID_FIELD, Alert, Backend, Execution
+from kmsdet.backends.base import RUN_ID_FIELD, Alert, Backend, Execution, distinct_document_sets
 from kmsdet.backends.documents import first_value
 from kmsdet.errors import InputError, UsageError
 from kmsdet.es.client import EsTarget, connect, translate_errors
@@ -132,7 +132,8 @@ class ElasticsearchBackend(Backend):
                            schema=self.schema_for((INDEX_PATTERN,)), warn=self.warn,
                            target=self.target)
             self._prepared = True
-        docs = (tag_run(doc, e.run_id) for e in executions for doc in e.documents)
+        docs = (tag_run(doc, e.run_id) for e in distinct_document_sets(executions)
+                for doc in e.documents)
         report = seed_documents(self.client, docs, namespace=self.namespace, refresh=True,
                                 target=self.target, prepare=False)
         self.last_seed = report
@@ -176,3 +177,4 @@ def _rejected(rule: Rule, error: Any) -> InputError:
         + (f" ({detail})" if detail else ""),
         file=str(rule.source.path), field="rule.query",
         hint="the translated query does not fit the index mappings")
+

@@ -7,13 +7,23 @@ semantics (kmsdet.kql.matcher) and the rule's exceptions, then raise alerts by r
 query (one per event, time ascending), threshold (one per group whose count, and distinct
 count if set, reaches the threshold) and new_terms (one per term absent from the history
 window), stopping at ``max_signals``.
+
+A large document source that can be built in independent chunks (:class:`ChunkedDocuments`,
+the benign baseline) is never materialised here: worker processes (fork, one per CPU) each
+build chunks, match every rule on them and send back only the hits, which the parent merges in
+document order before applying the same alert logic. Shipping documents between processes
+costs more than building them, so only hits travel.
 """
 
 from __future__ import annotations
 
+import gc
+import multiprocessing
+import os
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from kmsdet.backends.base import Alert, Backend, Execution
 from kmsdet.backends.documents import first_value, parse_time, values_at
@@ -27,11 +37,37 @@ Matcher = Callable[[Mapping[str, Any]], bool]
 Hit = tuple[datetime, Mapping[str, Any]]
 
 
+@dataclass(frozen=True)
+class Derived:
+    """A copy of every original document, appended after all of them, that differs from its
+    original only in ``fields``: a query that reads none of them matches both alike."""
+
+    make: Callable[[Mapping[str, Any]], Mapping[str, Any]]
+    fields: frozenset[str]
+
+
+@runtime_checkable
+class ChunkedDocuments(Protocol):
+    """Documents that can be built chunk by chunk, each chunk on its own (in any process).
+
+    The document order is: the originals of chunk 0, 1, ... then, for each ``derived`` entry,
+    its copies of all originals in that same order.
+    """
+
+    chunk_count: int
+    derived: tuple[Derived, ...]
+
+    def chunk(self, index: int) -> Sequence[Mapping[str, Any]]: ...
+
+
 class EmbeddedBackend(Backend):
     name = "embedded"
 
-    def __init__(self) -> None:
+    def __init__(self, workers: int | None = None) -> None:
+        """``workers``: processes for chunked sources (default: the CPUs this process may use;
+        1 evaluates them in this process)."""
         self._matchers: dict[tuple[str, str, datetime | None], Matcher] = {}
+        self.workers = workers if workers is not None else _usable_cpus()
 
     def execute(self, executions: Sequence[Execution]) -> list[list[Alert]]:
         """Executions that share one document list (a baseline) are evaluated together."""
@@ -41,8 +77,12 @@ class EmbeddedBackend(Backend):
             groups.setdefault(id(execution.documents), []).append(index)
         for indices in groups.values():
             batch = [executions[i] for i in indices]
-            alerts = self.run_batch(batch) if len(batch) > 1 else \
-                [self.run(batch[0].rule, batch[0].documents, batch[0].now)]
+            if isinstance(batch[0].documents, ChunkedDocuments):
+                alerts = self.run_chunked(batch)
+            elif len(batch) > 1:
+                alerts = self.run_batch(batch)
+            else:
+                alerts = [self.run(batch[0].rule, batch[0].documents, batch[0].now)]
             for index, found in zip(indices, alerts, strict=True):
                 results[index] = found
         return results
@@ -85,6 +125,36 @@ class EmbeddedBackend(Backend):
                         plan.hits.append((when, doc))
         return [plan.alerts() for plan in plans]
 
+    def run_chunked(self, executions: Sequence[Execution]) -> list[list[Alert]]:
+        """Several rules over one :class:`ChunkedDocuments` source: the alerts
+        :meth:`run_batch` gives on the materialised documents, without materialising them."""
+        from kmsdet.fields.registry import schema_for_indices
+        from kmsdet.kql.matcher import compile_many
+
+        source = executions[0].documents
+        assert isinstance(source, ChunkedDocuments)
+        plans = [_RunPlan(e.rule, e.now) for e in executions]
+        members: dict[tuple[tuple[str, ...], datetime], list[int]] = {}
+        for index, execution in enumerate(executions):
+            key = (tuple(execution.rule.rule.index or ()), execution.now)
+            members.setdefault(key, []).append(index)
+        groups = []
+        for (indices_key, now), group in members.items():
+            nodes = [self.query_node(plans[i].rule) for i in group]
+            reuse = [not any(_reads_any(n, d.fields) for n in nodes) for d in source.derived]
+            groups.append(_ChunkGroup([plans[i] for i in group], group,
+                                      compile_many(nodes, schema_for_indices(indices_key),
+                                                   now=now), reuse))
+        job = _ChunkJob(source, groups)
+        found: list[list[tuple[tuple[int, int, int], Hit]]] = [[] for _ in plans]
+        for chunk_hits in _map_chunks(job, self.workers):
+            for plan_index, order, hit in chunk_hits:
+                found[plan_index].append((order, hit))
+        for plan, hits in zip(plans, found, strict=True):
+            hits.sort(key=lambda item: item[0])
+            plan.hits = [hit for _, hit in hits]
+        return [plan.alerts() for plan in plans]
+
     def query_node(self, rule: Rule):  # noqa: ANN201 - kmsdet.kql.ast.Node
         """The rule's parsed query with its exceptions, as every engine must apply them."""
         from kmsdet.backends.exceptions import with_exceptions
@@ -110,6 +180,114 @@ class EmbeddedBackend(Backend):
             with located_in_rule(rule):
                 self._matchers[key] = compile_query(node, schema, now=when)
         return self._matchers[key]
+
+
+@dataclass
+class _ChunkGroup:
+    """Rules sharing one schema and run time: one MatcherSet; ``reuse[k]`` says whether the
+    matches of an original hold for its ``derived[k]`` copy (no query reads a changed field)."""
+
+    plans: list[_RunPlan]
+    positions: list[int]  # each plan's index among the run_chunked executions
+    matchers: Any  # kmsdet.kql.matcher.MatcherSet
+    reuse: list[bool]
+
+
+@dataclass
+class _ChunkJob:
+    source: ChunkedDocuments
+    groups: list[_ChunkGroup]
+
+
+ChunkHits = list[tuple[int, tuple[int, int, int], Hit]]
+_JOB: _ChunkJob | None = None  # what forked workers inherit
+
+
+def _usable_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _map_chunks(job: _ChunkJob, workers: int) -> list[ChunkHits]:
+    """Every chunk's hits, chunk order; in forked workers when there is more than one chunk
+    and more than one worker (and the platform can fork), else in this process.
+
+    Workers run without the cyclic garbage collector: a chunk's documents are freed by
+    reference counting, and the collector's passes over them cost a sixth of the work."""
+    global _JOB
+    chunks = range(job.source.chunk_count)
+    workers = min(workers, len(chunks))
+    if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        return [_chunk_hits(job, index) for index in chunks]
+    _JOB = job
+    try:
+        with multiprocessing.get_context("fork").Pool(workers, initializer=gc.disable) as pool:
+            return pool.map(_forked_chunk_hits, chunks, chunksize=1)
+    finally:
+        _JOB = None
+
+
+def _forked_chunk_hits(index: int) -> ChunkHits:
+    assert _JOB is not None, "workers are forked after the job is set"
+    return _chunk_hits(_JOB, index)
+
+
+def _chunk_hits(job: _ChunkJob, index: int) -> ChunkHits:
+    """Build chunk ``index`` and match it (and its derived copies): the same per-document steps
+    as EmbeddedBackend.run_batch, with each hit's place in the document order."""
+    docs = job.source.chunk(index)
+    derived = job.source.derived
+    out: ChunkHits = []
+    for group in job.groups:
+        plans, positions, matchers = group.plans, group.positions, group.matchers
+        for number, doc in enumerate(docs):
+            matched = matchers.matches(doc)
+            if matched:
+                _collect(doc, matched, plans, positions, (0, index, number), out)
+            for k, copy in enumerate(derived, start=1):
+                if group.reuse[k - 1]:
+                    if not matched:
+                        continue
+                    shifted = copy.make(doc)
+                    hits_on_copy = matched
+                else:
+                    shifted = copy.make(doc)
+                    hits_on_copy = matchers.matches(shifted)
+                if hits_on_copy:
+                    _collect(shifted, hits_on_copy, plans, positions, (k, index, number), out)
+    return out
+
+
+def _collect(doc: Mapping[str, Any], matched: list[int], plans: list[_RunPlan],
+             positions: list[int], order: tuple[int, int, int], out: ChunkHits) -> None:
+    times: dict[tuple[str, bool], datetime | None] = {}
+    for position in matched:
+        plan = plans[position]
+        slot = (plan.primary, plan.fallback)
+        if slot not in times:
+            times[slot] = rule_time(doc, plan.primary, plan.fallback)
+        when = times[slot]
+        if when is not None and plan.low <= when <= plan.end:
+            out.append((positions[position], order, (when, doc)))
+
+
+def _reads_any(node: Any, fields: frozenset[str]) -> bool:
+    """Whether the query may read one of ``fields``: a named field equal to, inside or
+    containing one, a wildcard field name, or a clause on the default field (all fields)."""
+    from kmsdet.kql.ast import Exists, Is, Range, field_refs, walk
+
+    for item in walk(node):
+        if isinstance(item, (Is, Exists, Range)) and item.field is None:
+            return True
+    for name, _ in field_refs(node):
+        if "*" in name or "?" in name:
+            return True
+        for field in fields:
+            if name == field or field.startswith(name + ".") or name.startswith(field + "."):
+                return True
+    return False
 
 
 class _RunPlan:

@@ -34,7 +34,7 @@ from typing import Any
 
 from elasticsearch import Elasticsearch
 
-from kmsdet.backends.base import RUN_ID_FIELD, Alert, Backend, Execution
+from kmsdet.backends.base import RUN_ID_FIELD, Alert, Backend, Execution, distinct_document_sets
 from kmsdet.backends.documents import first_value
 from kmsdet.backends.elasticsearch import DEFAULT_NAMESPACE, tag_run
 from kmsdet.config import Target, TargetOptions, resolve_target
@@ -182,7 +182,8 @@ class KibanaBackend(Backend):
                                      target=self.es_target)
             self.degraded = {d.field: d.used for d in plan.degradations} if plan else {}
             self._prepared = True
-        docs = (tag_run(doc, e.run_id) for e in executions for doc in e.documents)
+        docs = (tag_run(doc, e.run_id) for e in distinct_document_sets(executions)
+                for doc in e.documents)
         report = seed_documents(self.es, docs, namespace=self.namespace, refresh=True,
                                 target=self.es_target, prepare=False)
         self.last_seed = report

@@ -143,26 +143,74 @@ def benign_baseline(count: int, *, seed: int, start: datetime, span: timedelta,
 
     Deterministic for a given seed and arguments.
     """
+    _check(count, span)
+    rng = random.Random(seed)
+    stream = _Stream(rng, start, account_id, region)
+    seconds = span.total_seconds()
+    offsets = sorted(rng.random() * seconds for _ in range(count))
+    return stream.records(rng, start, offsets)
+
+
+def benign_baseline_chunk(count: int, *, chunk: int, chunk_size: int, seed: int,
+                          start: datetime, span: timedelta, account_id: str = DEFAULT_ACCOUNT,
+                          region: str = DEFAULT_REGION) -> Iterator[dict[str, Any]]:
+    """Chunk ``chunk`` of a ``count``-record stream cut into ``chunk_size`` pieces.
+
+    Every chunk can be built on its own (in another process) and the chunks, concatenated in
+    index order, form one time-ordered stream over ``[start, start + span)``: chunk ``i``
+    covers the slice of the span proportional to its records. The principals and keys are
+    drawn from ``seed`` alone, so all chunks share one account population; each chunk's own
+    draws come from a generator seeded by (seed, chunk), so the stream depends only on its
+    arguments, never on how many processes build it.
+    """
+    _check(count, span)
+    if chunk_size <= 0:
+        raise UsageError(f"chunk size must be positive, not {chunk_size}", field="chunk_size")
+    first = chunk * chunk_size
+    size = max(0, min(chunk_size, count - first))
+    if size == 0:
+        return iter(())
+    stream = _Stream(random.Random(seed), start, account_id, region)
+    seconds = span.total_seconds()
+    low = seconds * first / count
+    width = seconds * size / count
+    rng = random.Random(f"kmsdet-baseline/{seed}/{chunk}")
+    offsets = sorted(low + rng.random() * width for _ in range(size))
+    return stream.records(rng, start, offsets)
+
+
+def _check(count: int, span: timedelta) -> None:
     if count < 0:
         raise UsageError(f"count must be zero or more, not {count}", field="count")
     if span <= timedelta(0):
         raise UsageError("the baseline time span must be positive", field="span")
-    rng = random.Random(seed)
-    population = _population(rng, account_id, start)
-    keys = [KeyRef.make(uuid4(rng), account=account_id, region=region) for _ in range(12)]
-    cumulative = list(itertools.accumulate(weight for _, weight, _ in _ACTIVITIES))
-    total = cumulative[-1]
-    seconds = span.total_seconds()
-    offsets = sorted(rng.random() * seconds for _ in range(count))
-    for offset in offsets:
-        at = start + timedelta(seconds=offset)
-        event_name, _, group = _ACTIVITIES[bisect.bisect(cumulative, rng.random() * total)]
-        principal = rng.choice(population[group])
-        spec = api_spec(event_name)
-        source = spec.source if spec else "kms.amazonaws.com"
-        denied = (group in ("reader", "human") and rng.random() < _DENIED_SHARE)
-        yield compose_record(
-            event_name, rng=rng, at=at, account_id=account_id, region=region,
-            key=rng.choice(keys), identity=_identity_copy(principal, rng, at),
-            origin=_origin(principal, rng, event_name, source, region),
-            error_code="AccessDenied" if denied else None)
+
+
+class _Stream:
+    """One account's callers and keys (drawn from ``rng`` once); turns offsets into records."""
+
+    def __init__(self, rng: random.Random, start: datetime, account_id: str,
+                 region: str) -> None:
+        self.account_id, self.region = account_id, region
+        self.population = _population(rng, account_id, start)
+        self.keys = [KeyRef.make(uuid4(rng), account=account_id, region=region)
+                     for _ in range(12)]
+        self.cumulative = list(itertools.accumulate(weight for _, weight, _ in _ACTIVITIES))
+
+    def records(self, rng: random.Random, start: datetime,
+                offsets: list[float]) -> Iterator[dict[str, Any]]:
+        account_id, region, keys = self.account_id, self.region, self.keys
+        population, cumulative = self.population, self.cumulative
+        total = cumulative[-1]
+        for offset in offsets:
+            at = start + timedelta(seconds=offset)
+            event_name, _, group = _ACTIVITIES[bisect.bisect(cumulative, rng.random() * total)]
+            principal = rng.choice(population[group])
+            spec = api_spec(event_name)
+            source = spec.source if spec else "kms.amazonaws.com"
+            denied = (group in ("reader", "human") and rng.random() < _DENIED_SHARE)
+            yield compose_record(
+                event_name, rng=rng, at=at, account_id=account_id, region=region,
+                key=rng.choice(keys), identity=_identity_copy(principal, rng, at),
+                origin=_origin(principal, rng, event_name, source, region),
+                error_code="AccessDenied" if denied else None)

@@ -490,7 +490,8 @@ def _prune_list(items: list[Any]) -> list[Any]:
 
 
 def _is_empty(value: Any) -> bool:
-    return value is None or value == "" or (type(value) in (dict, list) and not value)
+    # Falsiness first: nearly every value is truthy, and no truthy value is empty.
+    return not value and (value is None or value == "" or type(value) in (dict, list))
 
 
 def _tidy(doc: dict[str, Any]) -> None:
@@ -505,9 +506,9 @@ def _tidy(doc: dict[str, Any]) -> None:
         for key in ("user_identity", "flattened"):
             inner = ct.get(key)
             if isinstance(inner, dict):
-                for k in [k for k, v in inner.items() if _is_empty(v)]:
+                for k in [k for k, v in inner.items() if not v and _is_empty(v)]:
                     del inner[k]
-        for k in [k for k, v in ct.items() if _is_empty(v)]:
+        for k in [k for k, v in ct.items() if not v and _is_empty(v)]:
             del ct[k]
         if not ct:
             del doc["aws"]
