@@ -12,9 +12,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
 
+from kmsdet.errors import UsageError
 from kmsdet.rules.model import Rule
 
 RUN_ID_FIELD = "labels.kmsdet_run_id"
+# The rule types every backend runs as Kibana does (KQL language only).
+SUPPORTED_TYPES = ("query", "threshold", "new_terms")
 
 
 @dataclass(frozen=True)
@@ -69,3 +72,14 @@ def distinct_document_sets(executions: Sequence[Execution]) -> list[Execution]:
             seen.add(key)
             out.append(execution)
     return out
+
+
+def require_supported(rule: Rule, backend: str) -> None:
+    """Refuse, naming the rule file, a rule type or language the backends cannot run."""
+    data = rule.rule
+    if data.type not in SUPPORTED_TYPES or data.language != "kuery":
+        raise UsageError(f"the {backend} backend runs KQL query, threshold and new_terms rules; "
+                         f"'{data.name}' is a {data.type}/{data.language} rule",
+                         file=str(rule.source.path), field="rule.type",
+                         hint="kmsdet lints this rule but runs only KQL rules of these types; "
+                              "test it in a Kibana stack")

@@ -15,9 +15,16 @@ from typing import Any
 
 from elasticsearch import BadRequestError, Elasticsearch
 
-from kmsdet.backends.base import RUN_ID_FIELD, Alert, Backend, Execution, distinct_document_sets
+from kmsdet.backends.base import (
+    RUN_ID_FIELD,
+    Alert,
+    Backend,
+    Execution,
+    distinct_document_sets,
+    require_supported,
+)
 from kmsdet.backends.documents import first_value
-from kmsdet.errors import InputError, UsageError
+from kmsdet.errors import InputError
 from kmsdet.es.client import EsTarget, connect, translate_errors
 from kmsdet.es.rule_types import new_terms_alerts, threshold_alerts
 from kmsdet.es.search import RuleSearch, rule_query, rule_search
@@ -28,7 +35,6 @@ from kmsdet.rules.model import Rule
 
 SchemaFor = Callable[[Sequence[str]], FieldSchema]
 MSEARCH_BATCH = 100
-SUPPORTED_TYPES = ("query", "threshold", "new_terms")
 #: Rule types whose alerts come from aggregations rather than from the hits themselves.
 AGGREGATING: Mapping[str, Callable[..., list[Alert]]] = {
     "threshold": threshold_alerts,
@@ -112,13 +118,8 @@ class ElasticsearchBackend(Backend):
 
     def query(self, rule: Rule) -> dict[str, Any]:
         """The rule's translated query, once per rule, query text, exceptions and indices."""
+        require_supported(rule, "elasticsearch")
         data = rule.rule
-        if data.type not in SUPPORTED_TYPES or data.language != "kuery":
-            raise UsageError(f"the elasticsearch backend runs KQL query, threshold and "
-                             f"new_terms rules; '{data.name}' is a {data.type}/"
-                             f"{data.language} rule",
-                             file=str(rule.source.path), field="rule.type",
-                             hint="run it on the kibana backend")
         exceptions = rule.kmsdet.exceptions if rule.kmsdet else []
         key = (rule.rule_id, data.query or "", repr(exceptions), repr(data.index))
         if key not in self._queries:

@@ -25,14 +25,12 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Protocol, runtime_checkable
 
-from kmsdet.backends.base import Alert, Backend, Execution
+from kmsdet.backends.base import Alert, Backend, Execution, require_supported
 from kmsdet.backends.documents import first_value, parse_time, values_at
-from kmsdet.errors import UsageError
 from kmsdet.rules.model import Rule
 from kmsdet.rules.timing import DEFAULT_MAX_SIGNALS, resolve, window
 
 ALERTS_MAX = 1000  # xpack.alerting.rules.run.alerts.max default
-SUPPORTED_TYPES = ("query", "threshold", "new_terms")
 Matcher = Callable[[Mapping[str, Any]], bool]
 Hit = tuple[datetime, Mapping[str, Any]]
 
@@ -294,12 +292,8 @@ class _RunPlan:
     """One rule run: its window, the range of documents it reads, and the hits found there."""
 
     def __init__(self, rule: Rule, now: datetime) -> None:
+        require_supported(rule, "embedded")
         data = rule.rule
-        if data.type not in SUPPORTED_TYPES or data.language != "kuery":
-            raise UsageError(f"the embedded backend runs KQL query, threshold and new_terms "
-                             f"rules; '{data.name}' is a {data.type}/{data.language} rule",
-                             file=str(rule.source.path), field="rule.type",
-                             hint="run it on the elasticsearch or kibana backend")
         self.rule = rule
         self.start, self.end = window(data.from_, data.to, now)
         self.low = self.start

@@ -34,11 +34,18 @@ from typing import Any
 
 from elasticsearch import Elasticsearch
 
-from kmsdet.backends.base import RUN_ID_FIELD, Alert, Backend, Execution, distinct_document_sets
+from kmsdet.backends.base import (
+    RUN_ID_FIELD,
+    Alert,
+    Backend,
+    Execution,
+    distinct_document_sets,
+    require_supported,
+)
 from kmsdet.backends.documents import first_value
 from kmsdet.backends.elasticsearch import DEFAULT_NAMESPACE, tag_run
 from kmsdet.config import Target, TargetOptions, resolve_target
-from kmsdet.errors import EnvironmentProblem, InputError, UsageError
+from kmsdet.errors import EnvironmentProblem, InputError
 from kmsdet.es.client import EsTarget, connect, translate_errors
 from kmsdet.es.search import iso, max_alerts, time_filter
 from kmsdet.es.seed import (
@@ -59,7 +66,6 @@ SchemaFor = Callable[[Sequence[str]], FieldSchema]
 PREVIEW_ALERTS = ".preview.alerts-security.alerts-{space}"
 LOGGED_REQUESTS_PARAM_SINCE = (8, 16)  # older Kibana rejects the unknown query parameter
 MSEARCH_BATCH = 100
-SUPPORTED_TYPES = ("query", "threshold", "new_terms")
 # Types whose alerts copy one source event, so kibana.alert.ancestors names the run's documents.
 EVENT_ALERT_TYPES = ("query", "new_terms")
 _SEARCH_LINE = re.compile(r"^(?:GET|POST)\s+/([^/?\s]*)/_search")
@@ -162,7 +168,7 @@ class KibanaBackend(Backend):
         if not executions:
             return []
         for execution in executions:
-            _check_supported(execution.rule)
+            require_supported(execution.rule, "kibana")
         stack = self.stack()
         self.seed(executions)
         previews = [self.preview(e, stack) for e in executions]
@@ -324,15 +330,6 @@ class KibanaBackend(Backend):
                 out.extend(_alerts(p.execution.rule, r)
                            for p, r in zip(batch, responses, strict=True))
         return out
-
-
-def _check_supported(rule: Rule) -> None:
-    data = rule.rule
-    if data.type not in SUPPORTED_TYPES or data.language != "kuery":
-        raise UsageError(f"the kibana backend runs KQL query, threshold and new_terms rules; "
-                         f"'{data.name}' is a {data.type}/{data.language} rule",
-                         file=str(rule.source.path), field="rule.type",
-                         hint="kmsdet's run filter and alert matching cover these types only")
 
 
 def run_filter(run_id: str) -> dict[str, Any]:
