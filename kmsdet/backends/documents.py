@@ -1,39 +1,27 @@
-"""Reading fields of ECS documents that may be nested, dotted, or both, with arrays anywhere."""
+"""Reading fields of ECS documents that may be nested, dotted, or both, with arrays anywhere.
+
+Field access is the matcher's (kmsdet.kql.matcher.FieldPath), so that the backends read a
+document exactly as the query sees it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import Any
+
+from kmsdet.kql.matcher import FieldPath
+
+
+@lru_cache(maxsize=1024)
+def _path(name: str) -> FieldPath:
+    return FieldPath(name)
 
 
 def values_at(doc: Any, path: str) -> list[Any]:
-    """Every leaf value at ``path`` (``a.b.c``), trying each split between nesting and dots."""
-    if isinstance(doc, list):
-        out: list[Any] = []
-        for item in doc:
-            out.extend(values_at(item, path))
-        return out
-    if not isinstance(doc, Mapping):
-        return []
-    out = []
-    if path in doc:
-        out.extend(_leaves(doc[path]))
-    parts = path.split(".")
-    for i in range(1, len(parts)):
-        head = ".".join(parts[:i])
-        if head in doc:
-            out.extend(values_at(doc[head], ".".join(parts[i:])))
-    return out
-
-
-def _leaves(value: Any) -> list[Any]:
-    if isinstance(value, list):
-        out: list[Any] = []
-        for item in value:
-            out.extend(_leaves(item))
-        return out
-    return [] if value is None else [value]
+    """Every scalar value at ``path`` (``a.b.c``), however the document splits the name."""
+    return [v for v in _path(path).values(doc) if not isinstance(v, Mapping)]
 
 
 def first_value(doc: Mapping[str, Any], path: str) -> Any:
