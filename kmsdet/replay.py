@@ -8,19 +8,17 @@ alerts the detection engine would have raised had the rules been live when the e
 
 from __future__ import annotations
 
-import bisect
-import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from kmsdet.backends.documents import first_value, parse_time
-from kmsdet.backends.embedded import EmbeddedBackend, rule_time
+from kmsdet.backends.documents import parse_time
+from kmsdet.backends.embedded import EmbeddedBackend
+from kmsdet.backends.schedule import doc_time, run_on_schedule
 from kmsdet.errors import UsageError
 from kmsdet.rules.model import Rule
-from kmsdet.rules.timing import DEFAULT_INTERVAL, duration_seconds, lookback_seconds
 
 
 @dataclass(frozen=True)
@@ -90,55 +88,16 @@ def case_events(rule_path: Path, *, case: str | None, ecs: bool, seed: int,
 
 def replay_rules(rules: Sequence[Rule],
                  documents: Sequence[Mapping[str, Any]]) -> list[ReplayAlert]:
+    """The alerts each rule would have raised running on its schedule over the documents."""
     backend = EmbeddedBackend()
     alerts: list[ReplayAlert] = []
     for rule in rules:
-        alerts.extend(_replay_rule(backend, rule, documents))
+        times = [t for d in documents if (t := doc_time(rule, d)) is not None]
+        if not times:
+            continue
+        found, _ = run_on_schedule(rule, documents, backend, start=min(times), end=max(times),
+                                   prefix=f"kmsdet-replay-{rule.rule_id}")
+        alerts.extend(ReplayAlert(rule.rule_id, rule.name, a.event_id, a.timestamp)
+                      for a in found)
     alerts.sort(key=lambda a: (a.timestamp or "", a.rule_name))
     return alerts
-
-
-def _replay_rule(backend: EmbeddedBackend, rule: Rule,
-                 documents: Sequence[Mapping[str, Any]]) -> list[ReplayAlert]:
-    data = rule.rule
-    primary = data.timestamp_override or "@timestamp"
-    fallback = primary != "@timestamp" and not data.timestamp_override_fallback_disabled
-    timed = sorted(((t, d) for d in documents
-                    if (t := rule_time(d, primary, fallback)) is not None), key=lambda x: x[0])
-    if not timed:
-        return []
-    times = [t for t, _ in timed]
-    interval = timedelta(seconds=duration_seconds(data.interval or DEFAULT_INTERVAL) or 300)
-    lookback = timedelta(seconds=max(lookback_seconds(data.from_) or 0, 0))
-    seen: set[int] = set()
-    out: list[ReplayAlert] = []
-    run_at: datetime = times[0]
-    while True:
-        lo = bisect.bisect_left(times, run_at - lookback)
-        hi = bisect.bisect_right(times, run_at)
-        window_docs = [d for _, d in timed[lo:hi]]
-        for alert in backend.run(rule, window_docs, run_at):
-            key = id(alert.source)
-            if key in seen:
-                continue  # Kibana's alert id is derived from the event: one alert per event
-            seen.add(key)
-            event_id = first_value(alert.source, "event.id")
-            out.append(ReplayAlert(data.rule_id, data.name,
-                                   str(event_id) if event_id is not None else None,
-                                   alert.timestamp))
-        if run_at >= times[-1]:
-            break
-        run_at = _next_run(run_at, interval, lookback, times)
-    return out
-
-
-def _next_run(run_at: datetime, interval: timedelta, lookback: timedelta,
-              times: Sequence[datetime]) -> datetime:
-    """The next scheduled run whose window holds an event; empty runs are skipped exactly."""
-    nxt = run_at + interval
-    lo = bisect.bisect_left(times, nxt - lookback)
-    hi = bisect.bisect_right(times, nxt)
-    if lo < hi or hi >= len(times):
-        return nxt
-    steps = math.ceil((times[hi] - run_at) / interval)
-    return run_at + steps * interval

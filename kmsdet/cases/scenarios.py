@@ -21,18 +21,17 @@ that an earlier alert of the same group already covered.
 
 from __future__ import annotations
 
-import itertools
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from kmsdet.backends.base import RUN_ID_FIELD, Alert, Backend, Execution
-from kmsdet.backends.documents import parse_time, values_at
+from kmsdet.backends.base import Alert, Backend
+from kmsdet.backends.schedule import run_on_schedule
 from kmsdet.cases.event_check import check_event_tables
 from kmsdet.cases.events import build_case_events, offset, to_documents
 from kmsdet.cases.loader import read_toml_model
@@ -40,10 +39,8 @@ from kmsdet.cases.model import Case
 from kmsdet.errors import InputError
 from kmsdet.rules.loader import SCENARIO_SUFFIX
 from kmsdet.rules.model import Rule, RuleSource
-from kmsdet.rules.timing import DEFAULT_INTERVAL, duration_seconds, window
 
 DEFAULT_SCENARIO_DIR = Path("rules/scenarios")
-MAX_RUNS_PER_RULE = 10_000  # a guard against a storyline spanning years at a 1s interval
 
 
 class Expectation(BaseModel):
@@ -174,7 +171,7 @@ def run_scenario(rules: Sequence[Rule], loaded: LoadedScenario, backend: Backend
     outcomes = []
     executions = 0
     for rule in rules:
-        alerts, runs = _run_on_schedule(rule, documents, backend, start=start,
+        alerts, runs = run_on_schedule(rule, documents, backend, start=start,
                                         end=max(max(ingested), now),
                                         prefix=f"kmsdet-story-{uuid.uuid4().hex[:12]}")
         executions += runs
@@ -204,102 +201,3 @@ def _expected_counts(rules: Sequence[Rule], loaded: LoadedScenario) -> dict[str,
                              hint="give each rule one [[expect]] with its total alert count")
         counts[rule_id] = item.alerts
     return counts
-
-
-def run_times(rule: Rule, documents: Sequence[Mapping[str, Any]], *, start: datetime,
-              end: datetime) -> list[datetime]:
-    """The scheduled runs from ``start`` up to the first one at or after ``end`` whose window
-    holds at least one document (a run over an empty window cannot raise an alert)."""
-    data = rule.rule
-    step = timedelta(seconds=duration_seconds(data.interval or DEFAULT_INTERVAL) or 300)
-    times = sorted(t for d in documents if (t := _rule_time(rule, d)) is not None)
-    runs: list[datetime] = []
-    at = start
-    for _ in range(MAX_RUNS_PER_RULE):
-        lo, hi = window(data.from_, data.to, at)
-        if any(lo <= t <= hi for t in times):
-            runs.append(at)
-        if at >= end:
-            break
-        at += step
-    return runs
-
-
-def _run_on_schedule(rule: Rule, documents: Sequence[Mapping[str, Any]], backend: Backend, *,
-                     start: datetime, end: datetime, prefix: str) -> tuple[list[Alert], int]:
-    """Every alert the rule raises over the storyline, one run at a time (the threshold
-    history must be known before the next run is built)."""
-    alerts: list[Alert] = []
-    seen_events: set[str] = set()
-    threshold_history: dict[tuple[str, ...], datetime] = {}
-    runs = run_times(rule, documents, start=start, end=end)
-    for number, at in enumerate(runs):
-        docs = _without_covered(rule, documents, threshold_history)
-        run_id = f"{prefix}-{number}"
-        execution = Execution(rule=rule, documents=[_with_run_id(d, run_id) for d in docs],
-                              now=at, run_id=run_id)
-        for alert in backend.execute([execution])[0]:
-            if rule.rule.type == "threshold":
-                _remember_threshold(rule, alert, docs, at, threshold_history)
-                alerts.append(alert)
-            elif alert.event_id is None or alert.event_id not in seen_events:
-                if alert.event_id is not None:
-                    seen_events.add(alert.event_id)
-                alerts.append(alert)
-    return alerts, len(runs)
-
-
-def _with_run_id(doc: Mapping[str, Any], run_id: str) -> dict[str, Any]:
-    """A copy of ``doc`` tagged for one execution (service backends seed each run apart)."""
-    head, leaf = RUN_ID_FIELD.split(".", 1)
-    copy = dict(doc)
-    inner = doc.get(head)
-    copy[head] = {**(inner if isinstance(inner, Mapping) else {}), leaf: run_id}
-    return copy
-
-
-def _rule_time(rule: Rule, doc: Mapping[str, Any]) -> datetime | None:
-    from kmsdet.backends.embedded import rule_time
-
-    data = rule.rule
-    primary = data.timestamp_override or "@timestamp"
-    fallback = primary != "@timestamp" and not data.timestamp_override_fallback_disabled
-    return rule_time(doc, primary, fallback)
-
-
-def _group_terms(rule: Rule, doc: Mapping[str, Any]) -> list[tuple[str, ...]]:
-    spec = rule.rule.threshold
-    fields = spec.fields if spec else []
-    values = [[str(v) for v in dict.fromkeys(values_at(doc, f))] for f in fields]
-    return [tuple(combo) for combo in itertools.product(*values)]
-
-
-def _without_covered(rule: Rule, documents: Sequence[Mapping[str, Any]],
-                     history: Mapping[tuple[str, ...], datetime]) -> list[Mapping[str, Any]]:
-    """Threshold rules skip events an earlier alert of their group already counted."""
-    if rule.rule.type != "threshold" or not history:
-        return list(documents)
-    kept = []
-    for doc in documents:
-        when = _rule_time(rule, doc)
-        covered = [history[t] for t in _group_terms(rule, doc) if t in history]
-        if when is not None and covered and all(when <= last for last in covered):
-            continue
-        kept.append(doc)
-    return kept
-
-
-def _remember_threshold(rule: Rule, alert: Alert, docs: Sequence[Mapping[str, Any]],
-                        at: datetime, history: dict[tuple[str, ...], datetime]) -> None:
-    """Record the newest event of the alerting group, as Kibana's threshold history does."""
-    result = alert.source.get("threshold_result", {}) if alert.source else {}
-    terms = tuple(str(t.get("value")) for t in result.get("terms", []))
-    lo, hi = window(rule.rule.from_, rule.rule.to, at)
-    times = [t for d in docs if terms in _group_terms(rule, d)
-             and (t := _rule_time(rule, d)) is not None and lo <= t <= hi]
-    if times:
-        history[terms] = max(times)
-    elif alert.timestamp:
-        stamp = parse_time(alert.timestamp)
-        if stamp is not None:
-            history[terms] = stamp

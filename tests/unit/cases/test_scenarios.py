@@ -11,12 +11,8 @@ import pytest
 from kmsdet.backends.base import RUN_ID_FIELD, Alert, Backend, Execution
 from kmsdet.backends.documents import first_value
 from kmsdet.backends.embedded import EmbeddedBackend
-from kmsdet.cases.scenarios import (
-    load_scenario,
-    run_scenario,
-    run_scenarios,
-    run_times,
-)
+from kmsdet.backends.schedule import run_times
+from kmsdet.cases.scenarios import load_scenario, run_scenario, run_scenarios
 from kmsdet.errors import InputError
 from kmsdet.rules.loader import load_rules, load_text
 from kmsdet.rules.model import Rule
