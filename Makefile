@@ -49,14 +49,10 @@ es-down: ## Stop the local test Elasticsearch
 
 sandbox-test: install ## Live rule tests in the docker-compose sandbox (needs Docker)
 	$(BIN)/kmsdet sandbox up
-	set -a && . ./.env && set +a && \
-	  export KMSDET_CONFIG=.kmsdet/targets/sandbox.toml \
-	         KMSDET_ES_URL=https://127.0.0.1:$${ES_PORT:-9200} KMSDET_ES_USER=elastic \
-	         KMSDET_ES_PASSWORD="$$ELASTIC_PASSWORD" KMSDET_ES_CA_CERT=.kmsdet/sandbox/ca.crt && \
-	  $(BIN)/kmsdet seed $(RULES) && \
-	  $(BIN)/kmsdet deploy --target sandbox $(RULES) && \
-	  $(BIN)/kmsdet test --backend kibana --target sandbox \
-	    --junit reports/out/sandbox-junit.xml $(RULES)
+	$(BIN)/kmsdet seed --target sandbox $(RULES)
+	$(BIN)/kmsdet deploy --target sandbox $(RULES)
+	$(BIN)/kmsdet test --backend kibana --target sandbox \
+	  --junit reports/out/sandbox-junit.xml $(RULES)
 	@echo "report: reports/out/sandbox-junit.xml"
 
 clean: ## Remove the virtualenv and caches

@@ -35,7 +35,10 @@ ENV_CONFIG = "KMSDET_CONFIG"
 DEFAULT_SPACE = "default"
 MASK = "********"
 _SECRET_KEYS = ("api_key", "password")
+# Targets that kmsdet writes itself (`kmsdet sandbox up`), found by name with --target NAME.
+TARGETS_DIR = Path(".kmsdet") / "targets"
 _TARGET_KEYS = {"url", "space", "api_key", "api_key_env", "user", "password", "password_env",
+                "password_env_file", "elasticsearch_url",
                 "ca_cert", "insecure", "timeout"}
 
 
@@ -86,6 +89,7 @@ class Target:
     insecure: bool = False
     timeout: float = 30.0
     name: str | None = None
+    elasticsearch_url: str | None = None  # the same stack's Elasticsearch (sandbox targets)
 
     @property
     def secrets(self) -> list[str]:
@@ -212,6 +216,9 @@ def resolve_target(options: TargetOptions, env: Mapping[str, str] | None = None,
     password = pick(options.password, ENV_PASSWORD, "password")
     if not password and table.get("password_env"):
         password = env.get(str(table["password_env"]))
+        if not password and table.get("password_env_file"):
+            password = _dotenv_value(Path(str(table["password_env_file"])),
+                                     str(table["password_env"]))
     if api_key and user:
         raise UsageError("both an API key and a user name were given", field="--kibana-api-key",
                          hint="use either --kibana-api-key or --kibana-user/--kibana-password")
@@ -232,7 +239,23 @@ def resolve_target(options: TargetOptions, env: Mapping[str, str] | None = None,
     return Target(url=url, space=space, api_key=Secret(str(api_key)) if api_key else None,
                   user=str(user) if user else None,
                   password=Secret(str(password)) if password else None,
-                  ca_cert=ca_cert, insecure=insecure, timeout=float(timeout), name=name)
+                  ca_cert=ca_cert, insecure=insecure, timeout=float(timeout), name=name,
+                  elasticsearch_url=str(table["elasticsearch_url"])
+                  if table.get("elasticsearch_url") else None)
+
+
+def _dotenv_value(path: Path, key: str) -> str | None:
+    """``KEY=value`` from a dotenv file (the sandbox's .env), without exporting it anywhere."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror}", file=str(path),
+                         hint="run `kmsdet sandbox up` to create it") from exc
+    for line in lines:
+        name, sep, value = line.strip().partition("=")
+        if sep and name.strip() == key:
+            return value.strip().strip('"').strip("'") or None
+    return None
 
 
 def _find_config(options: TargetOptions, env: Mapping[str, str],
@@ -242,10 +265,16 @@ def _find_config(options: TargetOptions, env: Mapping[str, str],
         if not path.is_file():
             raise InputError(f"config file not found: {path}", field="--config")
         return load_config_file(path)
+    found: ConfigFile | None = None
     for path in config_paths if config_paths is not None else default_config_paths(env):
         if path.is_file():
-            return load_config_file(path)
-    return None
+            found = load_config_file(path)
+            break
+    if options.target and (found is None or options.target not in found.targets):
+        named = TARGETS_DIR / f"{options.target}.toml"
+        if named.is_file():
+            return load_config_file(named)  # written by `kmsdet sandbox up`
+    return found
 
 
 def _check_url(url: str) -> str:

@@ -9,7 +9,17 @@ from pathlib import Path
 import typer
 
 from kmsdet.cli.options import OutputFormat, parse_now
-from kmsdet.cli.targets import ES_API_KEY, ES_CA_CERT, ES_PASSWORD, ES_URL, ES_USER, es_target
+from kmsdet.cli.targets import (
+    CONFIG,
+    ES_API_KEY,
+    ES_CA_CERT,
+    ES_PASSWORD,
+    ES_URL,
+    ES_USER,
+    TARGET,
+    es_target,
+    target_options,
+)
 from kmsdet.errors import EXIT_FINDINGS, EXIT_OK, UsageError
 from kmsdet.reports.console import stderr, stdout, write_json
 
@@ -23,6 +33,7 @@ look-back windows, anchored on the current minute (or --now); ids derive from th
 seeding again in the same minute (or with the same --now and --seed) adds nothing.
 
 Example: kmsdet seed rules/ --baseline 5000 --es-url https://127.0.0.1:9200
+Example: kmsdet seed rules/ --target sandbox
 """
 
 
@@ -42,6 +53,8 @@ def seed(
     es_ca_cert: Path | None = ES_CA_CERT,
     insecure: bool = typer.Option(False, "--insecure", help="Skip TLS verification "
                                   "(throw-away sandboxes only)."),
+    target: str | None = TARGET,
+    config: Path | None = CONFIG,
 ) -> None:
     from kmsdet.rules.loader import load_rules
     from kmsdet.seeding import seed_documents_for
@@ -66,10 +79,16 @@ def seed(
         raise typer.Exit(EXIT_OK)
     from kmsdet.es.client import connect
 
-    target = es_target(es_url, es_api_key, es_user, es_password, es_ca_cert, insecure)
-    client = connect(target)
+    named = None
+    if target:
+        from kmsdet.config import resolve_target
+
+        named = resolve_target(target_options(target, None, None, None, None, None, None,
+                                              insecure, config))
+    es = es_target(es_url, es_api_key, es_user, es_password, es_ca_cert, insecure, named)
+    client = connect(es)
     try:
-        report = _seed_with_progress(client, list(docs), namespace, target)
+        report = _seed_with_progress(client, list(docs), namespace, es)
     finally:
         client.close()
     summary = {"target": report.target, "created": report.created,

@@ -6,11 +6,12 @@ constants, and ``target_options`` / ``es_target`` turn them into one target obje
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import typer
 
-from kmsdet.config import TargetOptions
+from kmsdet.config import Target, TargetOptions
 
 _TARGET_PANEL = "Kibana target"
 
@@ -65,8 +66,17 @@ ES_CA_CERT = typer.Option(None, "--es-ca-cert", help="CA bundle for Elasticsearc
 
 
 def es_target(url: str | None, api_key: str | None, user: str | None, password: str | None,
-              ca_cert: Path | None, insecure: bool | None):  # noqa: ANN201 - EsTarget
-    from kmsdet.es.client import EsTarget
+              ca_cert: Path | None, insecure: bool | None,
+              named: Target | None = None):  # noqa: ANN201 - EsTarget
+    """The Elasticsearch target: options, then KMSDET_ES_*, then the Elasticsearch of a named
+    target (``--target sandbox``), then the node of ``make es-up``."""
+    from kmsdet.es.client import ENV_URL, EsTarget
 
+    if named is not None and named.elasticsearch_url and not url and not os.environ.get(ENV_URL):
+        url = named.elasticsearch_url
+        if not api_key and not user:
+            user = named.user
+            password = named.password.reveal() if named.password else None
+        ca_cert = ca_cert or named.ca_cert
     return EsTarget.from_options(url=url, api_key=api_key, user=user, password=password,
                                  ca_cert=ca_cert, insecure=bool(insecure))

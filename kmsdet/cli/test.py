@@ -84,11 +84,16 @@ def test(
 
     roots = paths or [Path("rules")]
     rules = load_rules(roots)
-    es = es_target(es_url, es_api_key, es_user, es_password, es_ca_cert, insecure) \
+    kibana = None
+    if backend is BackendName.kibana or target:
+        from kmsdet.config import resolve_target
+
+        kibana = resolve_target(target_options(target, kibana_url, space, kibana_api_key,
+                                               kibana_user, kibana_password, kibana_ca_cert,
+                                               insecure, config))
+    es = es_target(es_url, es_api_key, es_user, es_password, es_ca_cert, insecure, kibana) \
         if backend is not BackendName.embedded else None
-    with _backend(backend, es, lambda: target_options(
-            target, kibana_url, space, kibana_api_key, kibana_user, kibana_password,
-            kibana_ca_cert, insecure, config)) as engine, \
+    with _backend(backend, es, kibana) as engine, \
             stderr.status(f"running {len(rules)} rules on the {backend.value} backend ..."):
         run = run_tests(rules, engine, now=parse_now(now), seed=seed, baseline=baseline)
         stories = run_scenarios(rules, [p for p in roots if p.is_dir()], engine, now=run.now,
@@ -133,16 +138,15 @@ def _render_fidelity(failures: list[Any]) -> None:
             stdout.print(f"       {escape(difference.render())}")
 
 
-def _backend(name: BackendName, es: Any, kibana_options: Any):  # noqa: ANN202 - a Backend
+def _backend(name: BackendName, es: Any, kibana: Any):  # noqa: ANN202 - a Backend
     if name is BackendName.embedded:
         from kmsdet.backends.embedded import EmbeddedBackend
 
         return EmbeddedBackend()
     if name is BackendName.kibana:
         from kmsdet.backends.kibana import KibanaBackend
-        from kmsdet.config import resolve_target
 
-        return KibanaBackend.from_environment(resolve_target(kibana_options()), es)
+        return KibanaBackend.from_environment(kibana, es)
     from kmsdet.backends.elasticsearch import ElasticsearchBackend
 
     return ElasticsearchBackend.from_environment(es)

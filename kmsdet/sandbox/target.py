@@ -1,9 +1,9 @@
 """The `sandbox` target that `up` leaves behind, so deploy/test can say --target sandbox.
 
-It is written in the [targets.NAME] shape kmsdet.config reads (url, space, user, password_env,
-ca_cert), and it holds no secret: the password stays in .env and is referenced by name. Facts
-config.py has no key for yet (the Elasticsearch URL, where .env is) sit in a separate
-[sandbox] table that config.py ignores.
+It is written in the [targets.NAME] shape kmsdet.config reads (url, space, user, password_env
+with password_env_file, ca_cert, elasticsearch_url) under .kmsdet/targets/, where --target NAME
+finds it; it holds no secret: the password stays in .env and is referenced by name. The
+[sandbox] table records the compose project for `kmsdet sandbox` itself.
 """
 
 from __future__ import annotations
@@ -51,7 +51,9 @@ def render_target(target: SandboxTarget) -> str:
         'space = "default"',
         f"user = {_q(target.user)}",
         f"password_env = {_q(target.password_env)}",
+        f"password_env_file = {_q(target.env_file)}",
         f"ca_cert = {_q(target.ca_cert)}",
+        f"elasticsearch_url = {_q(target.elasticsearch_url)}",
         "",
         "[sandbox]",
         f"elasticsearch_url = {_q(target.elasticsearch_url)}",

@@ -7,6 +7,7 @@ waiting, CA copy and target writing in up all go through the real SDK over HTTP.
 from __future__ import annotations
 
 import json
+import os
 import stat
 import sys
 from pathlib import Path
@@ -130,9 +131,21 @@ def test_up_end_to_end(desktop, sandbox_env, fake_compose, project_dir) -> None:
     target = tomllib.loads(target_file.read_text())
     assert target["targets"]["sandbox"] == {
         "url": "https://127.0.0.1:5601", "space": "default", "user": "elastic",
-        "password_env": "ELASTIC_PASSWORD", "ca_cert": str(ca)}
-    assert target["sandbox"]["elasticsearch_url"] == "https://127.0.0.1:9200"
+        "password_env": "ELASTIC_PASSWORD", "password_env_file": str(env_file.resolve()),
+        "ca_cert": str(ca), "elasticsearch_url": "https://127.0.0.1:9200"}
     assert not any(s in target_file.read_text() for s in secrets)
+    # `--target sandbox` now works with no other option: the password comes from .env.
+    from kmsdet.config import TargetOptions, resolve_target
+
+    cwd = os.getcwd()
+    os.chdir(project_dir)
+    try:
+        resolved = resolve_target(TargetOptions(target="sandbox"), env={},
+                                  config_paths=[])
+    finally:
+        os.chdir(cwd)
+    assert resolved.password is not None and resolved.password.reveal() in secrets
+    assert resolved.elasticsearch_url == "https://127.0.0.1:9200"
     assert "sandbox -> " in result.output and "https://127.0.0.1:5601" in result.output
     assert desktop.unhandled == []
 
