@@ -41,6 +41,9 @@ fmt: install ## Fix what ruff can fix
 check: install ## ruff, as CI runs it
 	$(BIN)/ruff check kmsdet tests bench scripts
 
+bench: install ## Run every benchmark (figures and ratios against a baseline; some need make es-up)
+	@for script in bench/bench_*.py; do echo "== $$script =="; $(BIN)/python $$script || exit 1; done
+
 es-up: ## Start a local test Elasticsearch (from Maven Central, needs a JDK) and print its URL
 	$(PYTHON) scripts/es_test_cluster.py up
 
