@@ -9,28 +9,16 @@ alerts the detection engine would have raised had the rules been live when the e
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from kmsdet.backends.documents import parse_time
-from kmsdet.backends.embedded import EmbeddedBackend
-from kmsdet.backends.schedule import doc_time, run_on_schedule
+from kmsdet.backtest.engine import ReplayAlert, backtest_documents
 from kmsdet.errors import UsageError
 from kmsdet.rules.model import Rule
 
-
-@dataclass(frozen=True)
-class ReplayAlert:
-    rule_id: str
-    rule_name: str
-    event_id: str | None
-    timestamp: str | None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"rule_id": self.rule_id, "rule_name": self.rule_name, "event_id": self.event_id,
-                "@timestamp": self.timestamp}
+__all__ = ["ReplayAlert", "case_events", "convert_records", "load_documents", "replay_rules"]
 
 
 def load_documents(paths: Sequence[Path]) -> list[dict[str, Any]]:
@@ -88,16 +76,6 @@ def case_events(rule_path: Path, *, case: str | None, ecs: bool, seed: int,
 
 def replay_rules(rules: Sequence[Rule],
                  documents: Sequence[Mapping[str, Any]]) -> list[ReplayAlert]:
-    """The alerts each rule would have raised running on its schedule over the documents."""
-    backend = EmbeddedBackend()
-    alerts: list[ReplayAlert] = []
-    for rule in rules:
-        times = [t for d in documents if (t := doc_time(rule, d)) is not None]
-        if not times:
-            continue
-        found, _ = run_on_schedule(rule, documents, backend, start=min(times), end=max(times),
-                                   prefix=f"kmsdet-replay-{rule.rule_id}")
-        alerts.extend(ReplayAlert(rule.rule_id, rule.name, a.event_id, a.timestamp)
-                      for a in found)
-    alerts.sort(key=lambda a: (a.timestamp or "", a.rule_name))
-    return alerts
+    """The alerts each rule would have raised running on its schedule over ECS documents
+    already in memory (the streaming engine of kmsdet.backtest)."""
+    return backtest_documents(rules, (("ecs", d) for d in documents)).alerts

@@ -32,6 +32,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from kmsdet.backends.base import Alert, Backend
 from kmsdet.backends.schedule import run_on_schedule
+from kmsdet.backtest.engine import rule_alerts
+from kmsdet.backtest.scan import ScanPlan, ScanResult, build_plan, scan_documents
 from kmsdet.cases.event_check import check_event_tables
 from kmsdet.cases.events import build_case_events, offset, to_documents
 from kmsdet.cases.loader import read_toml_model
@@ -168,17 +170,30 @@ def run_scenario(rules: Sequence[Rule], loaded: LoadedScenario, backend: Backend
     ingested = [e.ingested for e in events]
     start = (now + offset(loaded.scenario.start, field="start") if loaded.scenario.start
              else min(ingested))
+    end = max(max(ingested), now)
     outcomes = []
     executions = 0
-    for rule in rules:
-        alerts, runs = run_on_schedule(rule, documents, backend, start=start,
-                                        end=max(max(ingested), now),
-                                        prefix=f"kmsdet-story-{uuid.uuid4().hex[:12]}")
+    streamed = _streamed(rules, documents) if backend.name == "embedded" else None
+    for number, rule in enumerate(rules):
+        if streamed is not None:
+            plan, scanned = streamed
+            alerts, runs = rule_alerts(plan, scanned, number, start=start, end=end)
+        else:
+            alerts, runs = run_on_schedule(rule, documents, backend, start=start, end=end,
+                                            prefix=f"kmsdet-story-{uuid.uuid4().hex[:12]}")
         executions += runs
         outcomes.append(RuleOutcome(rule=rule, expected=expected.get(rule.rule_id, 0),
                                     alerts=alerts))
     return ScenarioResult(name=loaded.name, path=loaded.path, events=len(documents),
                           executions=executions, outcomes=outcomes)
+
+
+def _streamed(rules: Sequence[Rule],
+              documents: Sequence[dict[str, Any]]) -> tuple[ScanPlan, ScanResult]:
+    """The embedded backend's storyline: every document matched once against the whole pack,
+    each rule's schedule computed from its matches (kmsdet.backends.streaming)."""
+    plan = build_plan(rules)
+    return plan, scan_documents(plan, (("ecs", d) for d in documents))
 
 
 def _expected_counts(rules: Sequence[Rule], loaded: LoadedScenario) -> dict[str, int]:

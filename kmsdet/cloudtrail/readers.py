@@ -10,10 +10,13 @@ use instead. Every problem names the file and line.
 from __future__ import annotations
 
 import gzip
+import io
 import json
+import sys
+import zlib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import IO, Any, Literal
 
 from kmsdet.errors import InputError
 
@@ -170,3 +173,116 @@ def _ndjson(text: str, file: Path) -> Iterator[tuple[Any, int]]:
             raise InputError(f"invalid JSON: {exc.msg}", file=str(file), line=number,
                              column=exc.colno,
                              hint="each line must hold one complete JSON object") from None
+
+
+DIGEST_FOLDER = "CloudTrail-Digest"
+
+
+def event_files(path: Path) -> list[Path]:
+    """The event files under ``path`` in sorted order, as CloudTrail's S3 layout holds them
+    (AWSLogs/<account>/CloudTrail/<region>/YYYY/MM/DD/*.json.gz). Digest files
+    (``CloudTrail-Digest/``) describe log files and hold no events, so they are left out."""
+    path = Path(path)
+    if not path.is_dir():
+        return _files(path)
+    found = sorted(p for p in path.rglob("*")
+                   if p.is_file() and not p.name.startswith(".")
+                   and p.name.lower().endswith(SUFFIXES)
+                   and DIGEST_FOLDER not in p.relative_to(path).parts[:-1])
+    if not found:
+        raise InputError("no event files in this folder", file=str(path),
+                         hint="expected *.json, *.json.gz, *.ndjson or *.jsonl files")
+    return found
+
+
+def stream_events(file: Path | None, name: str | None = None,
+                  ) -> Iterator[tuple[Kind, dict[str, Any], int]]:
+    """Raw records and ECS documents of one file (``None``: standard input) with their index in
+    the file, without holding an NDJSON file in memory: backtests read logs far larger than
+    memory. Only a whole-file JSON document (a ``Records`` envelope) is parsed at once, and
+    CloudTrail writes those a few megabytes at most. Problems name the file and record."""
+    label = name or (str(file) if file is not None else "-")
+    index = 0
+    try:
+        with _open_text(file) as handle:
+            head = handle.readline()
+            while head and not head.strip():
+                head = handle.readline()
+            if not head:
+                return
+            first = _first_line_object(head)
+            if first is None:
+                # one (possibly pretty-printed) JSON document: an envelope, array or record
+                text = head + handle.read()
+                try:
+                    whole = json.loads(text)
+                except json.JSONDecodeError as exc:
+                    raise InputError(f"invalid JSON: {exc.msg}", file=label, line=exc.lineno,
+                                     column=exc.colno) from None
+                items = whole if isinstance(whole, list) else [whole]
+                for item in items:
+                    for kind, obj in _tagged(item, label):
+                        yield kind, obj, index
+                        index += 1
+                return
+            number = 1
+            line: str | None = head
+            while line:
+                if line.strip():
+                    obj = first if number == 1 else _ndjson_line(line, label, number)
+                    for kind, record in _tagged(obj, label, line=number):
+                        yield kind, record, index
+                        index += 1
+                line = handle.readline()
+                number += 1
+    except (OSError, EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        raise InputError(f"cannot read file after {index} records: {_describe(exc)}",
+                         file=label, hint="a truncated or corrupt file; re-download it, or "
+                                          "pass --keep-going to skip it") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text ({exc.reason})", file=label) from None
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, EOFError):
+        return "the compressed stream ends early (truncated .gz)"
+    return str(exc) or type(exc).__name__
+
+
+def _open_text(file: Path | None) -> IO[str]:
+    if file is None:
+        raw: IO[bytes] = sys.stdin.buffer
+        peek = raw.peek(2)[:2] if hasattr(raw, "peek") else b""
+        stream: IO[bytes] = gzip.GzipFile(fileobj=raw) if peek == b"\x1f\x8b" else raw
+        return io.TextIOWrapper(stream, encoding="utf-8-sig")
+    binary = open(file, "rb")  # noqa: SIM115 - handed to the wrapper, closed with it
+    if binary.read(2) == b"\x1f\x8b":
+        binary.seek(0)
+        return io.TextIOWrapper(gzip.GzipFile(fileobj=binary), encoding="utf-8-sig")
+    binary.seek(0)
+    return io.TextIOWrapper(binary, encoding="utf-8-sig")
+
+
+def _first_line_object(line: str) -> Any:
+    """The first line's object when the file is NDJSON, else None (a multi-line document)."""
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError:
+        return None
+
+
+def _ndjson_line(line: str, label: str, number: int) -> Any:
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"invalid JSON: {exc.msg}", file=label, line=number, column=exc.colno,
+                         hint="each line must hold one complete JSON object") from None
+
+
+def _tagged(obj: Any, label: str, *, line: int | None = None,
+            ) -> Iterator[tuple[Kind, dict[str, Any]]]:
+    where = Path(label)
+    if _kind_at(obj, where, line or 1) == "ecs":
+        yield "ecs", obj
+        return
+    yield from (("raw", record) for record in _records_of(obj, where, line or 1))

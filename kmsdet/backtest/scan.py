@@ -1,0 +1,294 @@
+"""Reading every record once, mapping and matching it against all rules together.
+
+What leaves a scan is small whatever the input: the documents some rule matched (as
+:class:`~kmsdet.backends.streaming.Hit`), the earliest and latest time each rule could range
+on (the schedule starts at the first event, as the reference replay does), and counts. Files
+are scanned in worker processes (fork, one per CPU), each returning only that; results are
+merged in file order, so the output does not depend on the number of workers.
+"""
+
+from __future__ import annotations
+
+import gc
+import multiprocessing
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from kmsdet.backends.documents import parse_time
+from kmsdet.backends.embedded import EmbeddedBackend, _sort_time, _usable_cpus, rule_time
+from kmsdet.backends.streaming import Hit
+from kmsdet.backtest.prefilter import RawPrefilter, build_prefilter, necessary_clause
+from kmsdet.errors import InputError
+from kmsdet.kql.ast import MatchAll, Span
+from kmsdet.rules.model import Rule
+
+Slot = tuple[str, bool]  # the range field and whether @timestamp stands in when it is missing
+# Range fields whose value a raw record determines without mapping (for rejected records).
+RAW_TIMED = ("@timestamp", "event.ingested")
+
+
+@dataclass(frozen=True)
+class Source:
+    """One input: a file, or standard input (``path`` None)."""
+
+    path: Path | None
+    label: str
+
+
+@dataclass
+class Skipped:
+    """What --keep-going passed over in one source: the whole file, or some records."""
+
+    label: str
+    reason: str
+    records: int = 0
+    whole_file: bool = False
+
+
+@dataclass
+class ScanPlan:
+    """Everything a worker needs, built once in the parent and inherited by forked workers."""
+
+    rules: list[Rule]
+    groups: list[tuple[Any, list[int]]]  # (MatcherSet, rule indices), one per field schema
+    slots: list[Slot]
+    rule_slot: list[int]
+    prefilter: RawPrefilter | None
+    date_rules: frozenset[int]  # queries with date math: re-matched at every run
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+@dataclass
+class ScanResult:
+    hits: list[list[Hit]]
+    bounds: list[tuple[datetime, datetime] | None]  # per slot
+    events: int = 0
+    mapped: int = 0
+    skipped: list[Skipped] = field(default_factory=list)
+
+
+@dataclass
+class _Part:
+    """One source's share of a scan, as a worker returns it."""
+
+    hits: list[tuple[int, Hit]] = field(default_factory=list)
+    bounds: list[tuple[datetime, datetime] | None] = field(default_factory=list)
+    events: int = 0
+    mapped: int = 0
+    bad_records: list[str] = field(default_factory=list)
+    error: dict[str, Any] | None = None
+
+
+def build_plan(rules: Sequence[Rule], *, since: datetime | None = None,
+               until: datetime | None = None) -> ScanPlan:
+    from kmsdet.fields.registry import schema_for_indices
+    from kmsdet.kql.matcher import compile_many
+
+    backend = EmbeddedBackend()
+    nodes = [backend.query_node(rule) for rule in rules]
+    date_rules = frozenset(i for i, r in enumerate(rules) if "now" in (r.rule.query or "").lower())
+    slots: list[Slot] = []
+    rule_slot = []
+    for rule in rules:
+        primary = rule.rule.timestamp_override or "@timestamp"
+        slot = (primary, primary != "@timestamp"
+                and not rule.rule.timestamp_override_fallback_disabled)
+        if slot not in slots:
+            slots.append(slot)
+        rule_slot.append(slots.index(slot))
+    members: dict[tuple[str, ...], list[int]] = {}
+    for index, rule in enumerate(rules):
+        members.setdefault(tuple(rule.rule.index or ()), []).append(index)
+    groups = []
+    for indices, group in members.items():
+        # A query with date math matches differently at every run: the scan keeps what its
+        # time-independent part matches, and each run re-matches (kmsdet.backtest.engine).
+        scanned = [necessary_clause(nodes[i]) or MatchAll(Span(0, 0)) if i in date_rules
+                   else nodes[i] for i in group]
+        groups.append((compile_many(scanned, schema_for_indices(indices)), group))
+    prefilter = (build_prefilter(rules, nodes)
+                 if all(slot[0] in RAW_TIMED for slot in slots) else None)
+    return ScanPlan(list(rules), groups, slots, rule_slot, prefilter, date_rules, since, until)
+
+
+def discover(paths: Iterable[Path | str]) -> list[Source]:
+    """Sources in the order given, folders expanded (sorted); ``-`` is standard input."""
+    from kmsdet.cloudtrail.readers import event_files
+
+    sources: list[Source] = []
+    for raw in paths:
+        if str(raw) == "-":
+            sources.append(Source(None, "-"))
+            continue
+        sources.extend(Source(p, str(p)) for p in event_files(Path(raw)))
+    return sources
+
+
+def scan(plan: ScanPlan, sources: Sequence[Source], *, workers: int | None = None,
+         keep_going: bool = False,
+         on_progress: Callable[[int, int, int], None] | None = None) -> ScanResult:
+    """Scan ``sources``; ``on_progress(files_done, files, records)`` after each source."""
+    result = ScanResult(hits=[[] for _ in plan.rules], bounds=[None] * len(plan.slots))
+    for index, part in _parts(plan, sources, workers):
+        source = sources[index]
+        if part.error is not None:
+            error = InputError(**part.error)
+            if not keep_going:
+                raise error
+            result.skipped.append(Skipped(source.label, error.render().splitlines()[0],
+                                          records=part.events, whole_file=True))
+        else:
+            if part.bad_records:
+                if not keep_going:
+                    raise InputError(part.bad_records[0], file=source.label,
+                                     hint="pass --keep-going to skip such records")
+                result.skipped.append(Skipped(source.label, part.bad_records[0],
+                                              records=len(part.bad_records)))
+            _merge(result, part)
+        if on_progress is not None:
+            on_progress(index + 1, len(sources), result.events)
+    return result
+
+
+def scan_documents(plan: ScanPlan, items: Iterable[tuple[str, Mapping[str, Any]]]) -> ScanResult:
+    """Scan records or documents already in memory (``("raw"|"ecs", obj)`` pairs)."""
+    part = _Part(bounds=[None] * len(plan.slots))
+    _scan_items(plan, ((kind, obj, i) for i, (kind, obj) in enumerate(items)), part, 0, "-")
+    if part.bad_records:
+        raise InputError(part.bad_records[0])
+    result = ScanResult(hits=[[] for _ in plan.rules], bounds=[None] * len(plan.slots))
+    _merge(result, part)
+    return result
+
+
+def _merge(result: ScanResult, part: _Part) -> None:
+    result.events += part.events
+    result.mapped += part.mapped
+    for rule_index, hit in part.hits:
+        result.hits[rule_index].append(hit)
+    for slot, bound in enumerate(part.bounds):
+        result.bounds[slot] = widen(result.bounds[slot], bound)
+
+
+def widen(a: tuple[datetime, datetime] | None,
+           b: tuple[datetime, datetime] | None) -> tuple[datetime, datetime] | None:
+    if a is None or b is None:
+        return a or b
+    return (min(a[0], b[0]), max(a[1], b[1]))
+
+
+_PLAN: ScanPlan | None = None  # what forked workers inherit
+_SOURCES: Sequence[Source] = ()
+
+
+def _parts(plan: ScanPlan, sources: Sequence[Source],
+           workers: int | None) -> Iterator[tuple[int, _Part]]:
+    global _PLAN, _SOURCES
+    count = min(workers or _usable_cpus(), len(sources))
+    files_only = all(s.path is not None for s in sources)
+    if count <= 1 or not files_only or "fork" not in multiprocessing.get_all_start_methods():
+        for index, source in enumerate(sources):
+            yield index, _scan_source(plan, source, index)
+        return
+    _PLAN, _SOURCES = plan, sources
+    try:
+        with multiprocessing.get_context("fork").Pool(count, initializer=gc.disable) as pool:
+            yield from enumerate(pool.imap(_forked_scan, range(len(sources)), chunksize=1))
+    finally:
+        _PLAN, _SOURCES = None, ()
+
+
+def _forked_scan(index: int) -> _Part:
+    assert _PLAN is not None, "workers are forked after the plan is set"
+    return _scan_source(_PLAN, _SOURCES[index], index)
+
+
+def _scan_source(plan: ScanPlan, source: Source, number: int) -> _Part:
+    from kmsdet.cloudtrail.readers import stream_events
+
+    part = _Part(bounds=[None] * len(plan.slots))
+    try:
+        _scan_items(plan, stream_events(source.path, source.label), part, number, source.label)
+    except InputError as exc:
+        part.hits.clear()
+        part.error = {"message": exc.message, "file": exc.file or source.label,
+                      "line": exc.line, "column": exc.column, "field": exc.field,
+                      "hint": exc.hint}
+    return part
+
+
+def _scan_items(plan: ScanPlan, items: Iterable[tuple[str, Mapping[str, Any], int]],
+                part: _Part, number: int, label: str) -> None:
+    from kmsdet.cloudtrail.to_ecs import to_ecs
+
+    slots, rule_slot, groups = plan.slots, plan.rule_slot, plan.groups
+    since, until, prefilter = plan.since, plan.until, plan.prefilter
+    lows: list[datetime | None] = [b[0] if b else None for b in part.bounds]
+    highs: list[datetime | None] = [b[1] if b else None for b in part.bounds]
+    hits = part.hits
+    for kind, obj, index in items:
+        part.events += 1
+        if kind == "raw":
+            when = _event_time(obj)
+            if when is None:
+                part.bad_records.append(f"record {index} has no valid eventTime")
+                continue
+            if prefilter is not None and not prefilter.keep(obj):
+                times = [_raw_slot_time(slot[0], obj, when) for slot in slots]
+                _bound(times, lows, highs, since, until)
+                continue
+            doc = to_ecs(obj, ingested=when)
+            part.mapped += 1
+        else:
+            doc = obj
+        times = [rule_time(doc, primary, fallback) for primary, fallback in slots]
+        _bound(times, lows, highs, since, until)
+        sort_time = None
+        for matchers, members in groups:
+            for position in matchers.matches(doc):
+                rule_index = members[position]
+                moment = times[rule_slot[rule_index]]
+                if moment is None or (since is not None and moment < since) or (
+                        until is not None and moment > until):
+                    continue
+                if sort_time is None:
+                    sort_time = _sort_time(doc)
+                hits.append((rule_index, Hit(moment, sort_time, (number, index), doc)))
+    part.bounds = [(lo, hi) if lo is not None and hi is not None else None
+                   for lo, hi in zip(lows, highs, strict=True)]
+
+
+def _bound(times: list[datetime | None], lows: list[datetime | None],
+           highs: list[datetime | None], since: datetime | None,
+           until: datetime | None) -> None:
+    for slot, moment in enumerate(times):
+        if moment is None or (since is not None and moment < since) or (
+                until is not None and moment > until):
+            continue
+        low, high = lows[slot], highs[slot]
+        if low is None or moment < low:
+            lows[slot] = moment
+        if high is None or moment > high:
+            highs[slot] = moment
+
+
+def _event_time(record: Mapping[str, Any]) -> datetime | None:
+    """When the record's event happened; replay treats it as ingested then, too."""
+    value = record.get("eventTime")
+    return parse_time(value) if isinstance(value, str) else None
+
+
+def _raw_slot_time(primary: str, record: Mapping[str, Any], when: datetime) -> datetime | None:
+    """What ``primary`` would hold once the record is mapped (replay ingests at eventTime):
+    the pipeline's date parse for @timestamp, Fleet's whole-second cut for event.ingested."""
+    from kmsdet.cloudtrail.to_ecs import _parse_date
+
+    if primary == "event.ingested":
+        return when.replace(microsecond=0)
+    parsed = parse_time(_parse_date(record.get("eventTime")))
+    # no parse: the pipeline keeps @timestamp as the read time, which replay sets to eventTime
+    return parsed or when.replace(microsecond=when.microsecond // 1000 * 1000)
