@@ -87,7 +87,7 @@ def to_ecs(record: Mapping[str, Any], *, ingested: datetime | None = None,
     doc.setdefault("event", {})["created"] = doc["@timestamp"]
     j = _prune_first(record)
     try:
-        _pipeline(j, doc, retain)
+        _pipeline(j, record, doc, retain)
     except _PipelineFailure as failure:
         doc.setdefault("event", {})["kind"] = "pipeline_error"
         tag = f"with tag '{failure.tag}' " if failure.tag else ""
@@ -108,7 +108,8 @@ def to_ecs(record: Mapping[str, Any], *, ingested: datetime | None = None,
     return doc
 
 
-def _pipeline(j: dict[str, Any], doc: dict[str, Any], retain: str | None) -> None:
+def _pipeline(j: dict[str, Any], record: Mapping[str, Any], doc: dict[str, Any],
+              retain: str | None) -> None:
     doc["ecs"] = {"version": ECS_VERSION}
     stamp = _parse_date(j.get("eventTime"))
     if stamp is not None:
@@ -150,7 +151,7 @@ def _pipeline(j: dict[str, Any], doc: dict[str, Any], retain: str | None) -> Non
     if "errorMessage" in j:
         ct["error_message"] = j.pop("errorMessage")
     keep_flattened = retain is None or any(w in retain for w in ("all", "flattened", "minimal"))
-    _map_payloads(j, ct, keep_flattened)
+    _map_payloads(j, record, ct, keep_flattened)
     for raw, target in (("requestID", "request_id"), ("eventType", "event_type"),
                         ("apiVersion", "api_version"), ("managementEvent", "management_event"),
                         ("readOnly", "read_only")):
@@ -291,13 +292,16 @@ def _map_user_agent(j: dict[str, Any], doc: dict[str, Any]) -> None:
         doc["user_agent"] = {"original": j.pop("userAgent")}
 
 
-def _map_payloads(j: dict[str, Any], ct: dict[str, Any], keep_flattened: bool) -> None:
+def _map_payloads(j: dict[str, Any], record: Mapping[str, Any], ct: dict[str, Any],
+                  keep_flattened: bool) -> None:
     flattened: dict[str, Any] = {}
     for raw, target in _PAYLOADS:
-        value = j.get(raw)
-        if value is None:
+        if j.get(raw) is None:
             continue
-        ordered = to_java_order(value)
+        # The json processor's HashMap was sized by every parsed key; the prune script then
+        # removed the empty ones, which never shrinks a HashMap. So the order comes from the
+        # unpruned payload, and pruning that ordered copy keeps the survivors' relative order.
+        ordered = _prune_value(to_java_order(record[raw]))
         text = ordered_to_string(ordered)
         ct[target] = text
         if keep_flattened and len(text) < MAX_FLATTENED_SOURCE:
@@ -443,6 +447,15 @@ def _prune_first(record: Mapping[str, Any]) -> dict[str, Any]:
     lists that become empty: the pipeline's first remove-nulls script (it runs before anything
     is renamed or stringified, so it shapes every payload string)."""
     return _prune_map(record if isinstance(record, dict) else dict(record))
+
+
+def _prune_value(value: Any) -> Any:
+    """One value through the first prune (the caller knows it does not prune to nothing)."""
+    if type(value) is dict:
+        return _prune_map(value)
+    if type(value) is list:
+        return _prune_list(value)
+    return value
 
 
 def _prune_map(d: dict[str, Any]) -> dict[str, Any]:

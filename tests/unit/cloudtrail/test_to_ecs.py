@@ -350,3 +350,47 @@ def test_long_payload_has_no_flattened_copy() -> None:
     ct = to_ecs(raw, ingested=INGESTED)["aws"]["cloudtrail"]
     assert len(ct["request_parameters"]) > 32766
     assert "request_parameters" not in ct.get("flattened", {})
+
+
+# SendCommand's response as AWS writes it: 31 keys, 9 of them empty. Elasticsearch's json
+# processor fills a HashMap with all 31 (capacity 64); the prune script removes 9 entries, which
+# never shrinks a HashMap, so the 22 left iterate in their capacity-64 bucket order.
+SEND_COMMAND_RESPONSE: dict[str, Any] = {"command": {
+    "commandId": "0c1e5a7d-3f0b-4b8e-9d1a-2b7c4e6f8a90", "documentName": "AWS-RunShellScript",
+    "documentVersion": "$DEFAULT", "comment": "", "expiresAfter": "Sep 11, 2024, 11:29:16 AM",
+    "parameters": "HIDDEN_DUE_TO_SECURITY_REASONS", "instanceIds": [],
+    "targets": [{"key": "InstanceIds", "values": ["i-0a1b2c3d4e5f60718"]}],
+    "requestedDateTime": "Sep 11, 2024, 9:29:16 AM", "status": "Pending",
+    "statusDetails": "Pending", "outputS3Region": "us-east-1", "outputS3BucketName": "",
+    "outputS3KeyPrefix": "", "maxConcurrency": "50", "maxErrors": "0", "targetCount": 0,
+    "completedCount": 0, "errorCount": 0, "deliveryTimedOutCount": 0, "serviceRole": "",
+    "notificationConfig": {"notificationArn": "", "notificationEvents": [],
+                           "notificationType": ""},
+    "cloudWatchOutputConfig": {"cloudWatchLogGroupName": "", "cloudWatchOutputEnabled": False},
+    "interactive": False, "timeoutSeconds": 3600, "clientName": "", "clientSourceId": "",
+    "alarmConfiguration": {"ignorePollAlarmFailure": False, "alarms": []},
+    "triggeredAlarms": [], "hasSendCommandSignature": False, "hasCancelCommandSignature": False,
+}}
+# The order Elasticsearch's documents show for these key names.
+SEND_COMMAND_KEY_ORDER = [
+    "interactive", "alarmConfiguration", "deliveryTimedOutCount", "targets", "targetCount",
+    "documentVersion", "maxConcurrency", "hasSendCommandSignature", "expiresAfter",
+    "hasCancelCommandSignature", "requestedDateTime", "errorCount", "documentName",
+    "completedCount", "commandId", "outputS3Region", "maxErrors", "statusDetails",
+    "timeoutSeconds", "cloudWatchOutputConfig", "parameters", "status",
+]
+
+
+def test_payload_order_uses_the_capacity_of_all_parsed_keys() -> None:
+    raw = build_record({"eventName": "SendCommand", "eventSource": "ssm.amazonaws.com"},
+                       rng=random.Random(1), at=AT)
+    raw["responseElements"] = SEND_COMMAND_RESPONSE
+    ct = to_ecs(raw, ingested=INGESTED)["aws"]["cloudtrail"]
+    command = ct["flattened"]["response_elements"]["command"]
+    assert list(command) == SEND_COMMAND_KEY_ORDER
+    assert ct["response_elements"].startswith(
+        "{command={interactive=false, alarmConfiguration={ignorePollAlarmFailure=false}, "
+        "deliveryTimedOutCount=0, targets=[{values=[i-0a1b2c3d4e5f60718], key=InstanceIds}], ")
+    assert ct["response_elements"].endswith(
+        "cloudWatchOutputConfig={cloudWatchOutputEnabled=false}, "
+        "parameters=HIDDEN_DUE_TO_SECURITY_REASONS, status=Pending}}")
