@@ -1,8 +1,10 @@
 """Raw CloudTrail record -> the document Elastic's AWS integration indexes (cloudtrail stream).
 
-The steps follow the integration's ingest pipeline at commit 0b97ab02 in its own order, because
-order is behaviour there: empty values are pruned *before* the payloads are stringified, renames
-do not overwrite (so ``userIdentity.accountId`` wins over ``recipientAccountId`` for
+The steps follow the integration's ingest pipeline in its own order, as of the package version
+chosen in :mod:`kmsdet.cloudtrail.integration` (the newest by default; the flags of a
+:class:`~kmsdet.cloudtrail.integration.Pipeline` switch what changed since commit 0b97ab02),
+because order is behaviour there: empty values are pruned *before* the payloads are stringified,
+renames do not overwrite (so ``userIdentity.accountId`` wins over ``recipientAccountId`` for
 ``cloud.account.id``), and the payload strings are Java ``Map.toString()`` output in ``HashMap``
 order (:mod:`kmsdet.cloudtrail.javamap`). Around the pipeline come what the agent adds (tags,
 ``data_stream.*``, ``input.type``) and what Fleet's final pipeline does (``event.ingested`` in
@@ -27,6 +29,7 @@ from typing import Any
 
 from kmsdet.backends.base import RUN_ID_FIELD
 from kmsdet.cloudtrail.categories import CATEGORIES
+from kmsdet.cloudtrail.integration import Pipeline, selected
 from kmsdet.cloudtrail.javamap import (
     hashmap_order,
     java_to_string,
@@ -53,6 +56,9 @@ _PAYLOADS = (("requestParameters", "request_parameters"),
              ("additionalEventData", "additional_eventdata"),
              ("serviceEventDetails", "service_event_details"))
 _STS_SESSION = re.compile(r"arn:aws:sts:.*/(.*)$")
+_STS_SESSION_ANY_PARTITION = re.compile(r"arn:aws[a-z-]*:sts:.*/(.*)$")
+_SERVICE_HOST = re.compile(r"([^.]+)\.amazonaws\.com(?:\.cn)?$")
+_NEWER_TYPES = {"SendCommand": ["start"], "DeleteObject": ["deletion"]}
 
 
 class _PipelineFailure(Exception):
@@ -66,17 +72,21 @@ class _PipelineFailure(Exception):
 def to_ecs(record: Mapping[str, Any], *, ingested: datetime | None = None,
            run_id: str | None = None, namespace: str = "default",
            preserve_original: bool = False, created: datetime | None = None,
-           retain: str | None = None, input_type: str = "aws-s3") -> dict[str, Any]:
+           retain: str | None = None, input_type: str = "aws-s3",
+           integration: Pipeline | None = None) -> dict[str, Any]:
     """The ``_source`` Elasticsearch stores for ``record`` in ``logs-aws.cloudtrail-<namespace>``.
 
     ``ingested`` is when it reached Elasticsearch (default: now); rules with
     ``timestamp_override = "event.ingested"`` select on it. ``created`` is when the agent read
     it (default: ``ingested``). ``retain`` is the integration's ``_conf.retain`` setting (None,
-    ``all``, ``keyword``, ``flattened``, ``minimal``...). The record is never modified.
+    ``all``, ``keyword``, ``flattened``, ``minimal``, ``none``...). ``integration`` is the
+    pipeline version to emulate (default: :func:`kmsdet.cloudtrail.integration.selected`).
+    The record is never modified.
     """
-    if retain in ("", "-", "none"):
-        # _conf.retain lives in the document, so the first remove-nulls pass deletes these
-        # values before the pipeline reads them: they behave like an unset retain.
+    pipeline = integration if integration is not None else selected()
+    if retain in ("", "-") or (retain == "none" and not pipeline.retain_none_drops_payloads):
+        # At 0b97ab02 _conf.retain lives in the document, so the first remove-nulls pass deletes
+        # these values before the pipeline reads them: they behave like an unset retain.
         retain = None
     ingested = _utc(ingested) if ingested is not None else datetime.now(timezone.utc)
     created = _utc(created) if created is not None else ingested
@@ -87,7 +97,7 @@ def to_ecs(record: Mapping[str, Any], *, ingested: datetime | None = None,
     doc.setdefault("event", {})["created"] = doc["@timestamp"]
     j = _prune_first(record)
     try:
-        _pipeline(j, record, doc, retain)
+        _pipeline(j, record, doc, retain, pipeline)
     except _PipelineFailure as failure:
         doc.setdefault("event", {})["kind"] = "pipeline_error"
         tag = f"with tag '{failure.tag}' " if failure.tag else ""
@@ -109,7 +119,7 @@ def to_ecs(record: Mapping[str, Any], *, ingested: datetime | None = None,
 
 
 def _pipeline(j: dict[str, Any], record: Mapping[str, Any], doc: dict[str, Any],
-              retain: str | None) -> None:
+              retain: str | None, pipeline: Pipeline) -> None:
     doc["ecs"] = {"version": ECS_VERSION}
     stamp = _parse_date(j.get("eventTime"))
     if stamp is not None:
@@ -123,7 +133,7 @@ def _pipeline(j: dict[str, Any], record: Mapping[str, Any], doc: dict[str, Any],
     related: list[Any] = []
     doc["user"], doc["cloud"], doc["related"] = user, cloud, {"user": related}
 
-    _map_identity(j, ct, user, cloud)
+    session_name = _map_identity(j, ct, user, cloud, pipeline)
     if "sessionCredentialFromConsole" in j:
         ct["session_credential_from_console"] = j.pop("sessionCredentialFromConsole")
     ident = j.get("userIdentity")
@@ -132,6 +142,8 @@ def _pipeline(j: dict[str, Any], record: Mapping[str, Any], doc: dict[str, Any],
 
     if "eventSource" in j:
         event["provider"] = j.pop("eventSource")
+        if pipeline.ecs_enrichment:
+            _cloud_service(event["provider"], cloud)
     name = j.get("eventName")
     if name is not None and _mustache(name) != "":
         event["action"] = _mustache(name)
@@ -171,7 +183,7 @@ def _pipeline(j: dict[str, Any], record: Mapping[str, Any], doc: dict[str, Any],
         ct["vpc_endpoint_id"] = j.pop("vpcEndpointId")
     _related_from_payloads(j, related)
     _console_login(j, ct)
-    _categorize(j, ct, event)
+    _categorize(j, ct, event, pipeline)
     if "awsAccountId" in j and "account" not in cloud:
         cloud["account"] = {"id": j.pop("awsAccountId")}
     _iam_targets(j, doc, user)
@@ -180,12 +192,20 @@ def _pipeline(j: dict[str, Any], record: Mapping[str, Any], doc: dict[str, Any],
     if "insightDetails" in j:
         ct.setdefault("flattened", {})["insight_details"] = j.pop("insightDetails")
     _map_tls(j, doc)
+    if pipeline.session_name_to_related and session_name is not None:
+        _append_unique(related, session_name)
+        local, at, domain = session_name.partition("@")
+        if local and at and domain:
+            _append_unique(related, local)
+            user.setdefault("email", session_name)
     uname = user.get("name")
     if "email" not in user and isinstance(uname, str) and uname.find("@") > 0:
         user["email"] = uname
     for value in (user.get("id"), user.get("name"), user.get("changes", {}).get("name")):
         if value is not None:
             _append_unique(related, _mustache(value))
+    if pipeline.ecs_enrichment:
+        _enrich(doc, ct)
     _retain(ct, retain)
     _tidy(doc)
 
@@ -201,16 +221,22 @@ def _move(source: dict[str, Any], key: str, target: dict[str, Any], name: str) -
 
 
 def _map_identity(j: dict[str, Any], ct: dict[str, Any], user: dict[str, Any],
-                  cloud: dict[str, Any]) -> None:
+                  cloud: dict[str, Any], pipeline: Pipeline) -> str | None:
+    """The identity renames; returns the STS session name when a later step wants it."""
     _move(j, "eventVersion", ct, "event_version")
     ident = j.get("userIdentity")
     if type(ident) is not dict:
-        return
+        return None
     ui: dict[str, Any] = {}
     ct["user_identity"] = ui
     _move(ident, "type", ui, "type")
     _move(ident, "userName", user, "name")
-    _move(ident, "principalId", user, "id")
+    if pipeline.user_id_is_arn:
+        _move(ident, "principalId", ui, "principal_id")
+        if "arn" in ident:
+            user["id"] = ident["arn"]
+    else:
+        _move(ident, "principalId", user, "id")
     _move(ident, "arn", ui, "arn")
     account = ident.pop("accountId", _MISSING)
     if account is not _MISSING:
@@ -226,6 +252,8 @@ def _map_identity(j: dict[str, Any], ct: dict[str, Any], user: dict[str, Any],
     if type(issuer) is not dict:
         issuer = {}
     sc: dict[str, Any] = {}
+    if pipeline.user_id_is_arn:
+        _move(session, "ec2RoleDelivery", sc, "ec2_role_delivery")
     _move(attributes, "mfaAuthenticated", sc, "mfa_authenticated")
     created = _parse_date(attributes.get("creationDate"))
     if created is not None:
@@ -238,11 +266,16 @@ def _map_identity(j: dict[str, Any], ct: dict[str, Any], user: dict[str, Any],
         _move(issuer, "userName", user, "name")
     _move(issuer, "principalId", si, "principal_id")
     arn = ui.get("arn")
+    session_name: str | None = None
     if role_like and arn is not None:
-        if not isinstance(arn, str) or not (m := _STS_SESSION.search(arn)):
+        grok = (_STS_SESSION_ANY_PARTITION if pipeline.session_name_to_related
+                else _STS_SESSION)
+        if not isinstance(arn, str) or not (m := grok.search(arn)):
             raise _PipelineFailure("grok", "extract_user_name_from_arn",
                                    f"Provided Grok expressions do not match field value: [{arn}]")
-        if m.group(1):  # an empty capture would be pruned at the end anyway
+        if m.group(1) and pipeline.session_name_to_related:
+            session_name = m.group(1)
+        elif m.group(1):  # an empty capture would be pruned at the end anyway
             user.setdefault("changes", {})["name"] = m.group(1)
     if kind == "IdentityCenterUser" and "id" not in user:
         on_behalf = ident.get("onBehalfOf")
@@ -254,6 +287,26 @@ def _map_identity(j: dict[str, Any], ct: dict[str, Any], user: dict[str, Any],
         sc["session_issuer"] = si
     if sc:
         ui["session_context"] = sc
+    return session_name
+
+
+def _cloud_service(provider: Any, cloud: dict[str, Any]) -> None:
+    """#20403's ``cloud.provider`` and ``cloud.service.name`` (the event source's first label)."""
+    cloud["provider"] = "aws"
+    if isinstance(provider, str) and (m := _SERVICE_HOST.match(provider)):
+        cloud["service"] = {"name": m.group(1)}
+
+
+def _enrich(doc: dict[str, Any], ct: dict[str, Any]) -> None:
+    """#20403's ``related.ip`` (the source IP) and ``service.name`` (an AWS service caller)."""
+    cloud = doc["cloud"]
+    cloud.setdefault("provider", "aws")
+    ip = doc.get("source", {}).get("ip")
+    if ip is not None:
+        doc["related"]["ip"] = [ip]
+    ui = ct.get("user_identity")
+    if isinstance(ui, dict) and ui.get("type") == "AWSService" and ui.get("invoked_by"):
+        doc["service"] = {"name": ui["invoked_by"]}
 
 
 _IP_CACHE: dict[str, bool] = {}
@@ -360,7 +413,8 @@ def _console_login(j: dict[str, Any], ct: dict[str, Any]) -> None:
         ct["console_login"] = {"additional_eventdata": flags}
 
 
-def _categorize(j: dict[str, Any], ct: dict[str, Any], event: dict[str, Any]) -> None:
+def _categorize(j: dict[str, Any], ct: dict[str, Any], event: dict[str, Any],
+                pipeline: Pipeline) -> None:
     event["kind"] = "event"
     event["type"] = ["info"]
     failed = ct.get("error_code") is not None or ct.get("error_message") is not None
@@ -376,6 +430,8 @@ def _categorize(j: dict[str, Any], ct: dict[str, Any], event: dict[str, Any]) ->
     if entry is not None:
         event["category"] = list(entry[0])
         event["type"] = list(entry[1])
+        if pipeline.newer_categories and action in _NEWER_TYPES:
+            event["type"] = list(_NEWER_TYPES[action])
 
 
 def _iam_targets(j: dict[str, Any], doc: dict[str, Any], user: dict[str, Any]) -> None:
@@ -528,8 +584,12 @@ def _tidy(doc: dict[str, Any]) -> None:
     event = doc.get("event")
     if isinstance(event, dict) and event.get("type") == []:
         del event["type"]
-    if not doc.get("related", {}).get("user", True):
-        del doc["related"]
+    related = doc.get("related")
+    if isinstance(related, dict):
+        if related.get("user") == []:
+            del related["user"]
+        if not related:
+            del doc["related"]
     for key in ("user", "cloud"):
         if doc.get(key) == {}:
             del doc[key]
