@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from kmsdet.cli.options import OutputFormat
+from kmsdet.cli.options import AWS_INTEGRATION, OutputFormat, apply_aws_integration
 from kmsdet.errors import EXIT_OK, UsageError
 from kmsdet.reports.console import stdout, write_json
 
@@ -32,10 +32,12 @@ def replay(
     events: list[Path] = typer.Argument(..., help="Event files or folders."),
     rules: list[Path] = typer.Option(None, "--rules", "-r", help="Rules (default: rules/)."),
     output_format: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f"),
+    aws_integration: str | None = AWS_INTEGRATION,
 ) -> None:
     from kmsdet.replay import load_documents, replay_rules
     from kmsdet.rules.loader import load_rules
 
+    apply_aws_integration(aws_integration)  # raw records map as this package version does
     loaded = load_rules(rules or [Path("rules")])
     documents = load_documents(events)
     alerts = replay_rules(loaded, documents)
@@ -57,9 +59,20 @@ def events(
     ecs: bool = typer.Option(False, "--ecs", help="Print ECS documents (default for --from)."),
     raw: bool = typer.Option(False, "--raw", help="Print raw CloudTrail records (default)."),
     seed: int = typer.Option(0, "--seed", help="Seed for the synthetic events."),
+    aws_integration: str | None = AWS_INTEGRATION,
+    list_integrations: bool = typer.Option(
+        False, "--list-aws-integrations",
+        help="Print the AWS integration versions kmsdet emulates, oldest first, and exit."),
 ) -> None:
     from kmsdet.replay import case_events, convert_records
 
+    if list_integrations:
+        from kmsdet.cloudtrail.integration import list_ranges
+
+        for line in list_ranges():
+            typer.echo(line)
+        raise typer.Exit(EXIT_OK)
+    apply_aws_integration(aws_integration)
     if ecs and raw:
         raise UsageError("--ecs and --raw exclude each other", hint="pick one")
     if (rule is None) == (from_file is None):

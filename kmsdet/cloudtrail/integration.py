@@ -139,6 +139,25 @@ def list_ranges() -> list[str]:
     return [f"{r.label():<{width}}  {r.pipeline.name:<8}  {r.pipeline.summary}" for r in RANGES]
 
 
+def choose(option: str | None, *, env_value: str | None = None, config_value: str | None = None,
+           config_source: str = "config file: aws_integration",
+           allow_all: bool = False) -> tuple[Pipeline, ...]:
+    """The pipelines a command runs with: the option, else the env var, else the config file's
+    ``aws_integration``, else the newest. ``all`` (only where ``allow_all``) means every one."""
+    for value, source in ((option, "--aws-integration"), (env_value, ENV_VAR),
+                          (config_value, config_source)):
+        if value is None or not value.strip():
+            continue
+        if value.strip().lower() == "all":
+            if not allow_all:
+                raise UsageError("'all' versions only make sense for kmsdet test", field=source,
+                                 hint="give one version, e.g. 7.3.1, or run kmsdet test "
+                                      "--aws-integration all")
+            return PIPELINES
+        return (resolve(value, source=source),)
+    return (NEWEST,)
+
+
 _selected: Pipeline | None = None
 
 

@@ -23,13 +23,14 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
+from functools import partial
 from typing import Any
 
 from kmsdet.backends.base import RUN_ID_FIELD
 from kmsdet.cloudtrail.categories import CATEGORIES
-from kmsdet.cloudtrail.integration import Pipeline, selected
+from kmsdet.cloudtrail.integration import Pipeline, resolve, selected
 from kmsdet.cloudtrail.javamap import (
     hashmap_order,
     java_to_string,
@@ -116,6 +117,15 @@ def to_ecs(record: Mapping[str, Any], *, ingested: datetime | None = None,
     if run_id is not None:
         _put(doc, RUN_ID_FIELD.split("."), run_id)
     return doc
+
+
+def mapper_for(integration: Pipeline | str | None = None) -> Callable[..., dict[str, Any]]:
+    """:func:`to_ecs` bound to one pipeline version (a :class:`Pipeline`, a package version such
+    as ``"7.1.2"``, or None for the selected one, fixed now), for callers that map many records
+    away from the CLI's selection (streaming readers, worker threads)."""
+    if isinstance(integration, str):
+        integration = resolve(integration)
+    return partial(to_ecs, integration=integration if integration is not None else selected())
 
 
 def _pipeline(j: dict[str, Any], record: Mapping[str, Any], doc: dict[str, Any],

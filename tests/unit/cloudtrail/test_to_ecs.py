@@ -25,9 +25,10 @@ from kmsdet.cloudtrail.integration import (
     PIPELINES,
     SESSION_RELATED,
     Pipeline,
+    using,
 )
 from kmsdet.cloudtrail.javamap import hashmap_order
-from kmsdet.cloudtrail.to_ecs import to_ecs
+from kmsdet.cloudtrail.to_ecs import mapper_for, to_ecs
 
 AT = datetime(2024, 9, 11, 9, 29, 16, tzinfo=timezone.utc)
 INGESTED = datetime(2024, 9, 11, 9, 31, 2, 654321, tzinfo=timezone.utc)
@@ -525,3 +526,17 @@ def test_payload_order_uses_the_capacity_of_all_parsed_keys() -> None:
     assert ct["response_elements"].endswith(
         "cloudWatchOutputConfig={cloudWatchOutputEnabled=false}, "
         "parameters=HIDDEN_DUE_TO_SECURITY_REASONS, status=Pending}}")
+
+
+def test_default_is_the_selected_pipeline_and_mapper_for_binds_one() -> None:
+    raw = build_record({"eventName": "DisableKey", "userIdentity": {"type": "IAMUser"}},
+                       rng=random.Random(3), at=AT)
+    principal, arn = raw["userIdentity"]["principalId"], raw["userIdentity"]["arn"]
+    with using(LEGACY):
+        assert to_ecs(raw, ingested=INGESTED)["user"]["id"] == principal
+        bound_now = mapper_for()
+    assert bound_now(raw, ingested=INGESTED)["user"]["id"] == principal
+    assert mapper_for("7.0.1")(raw, ingested=INGESTED)["user"]["id"] == arn
+    assert mapper_for(SESSION_RELATED)(raw, ingested=INGESTED)["user"]["id"] == principal
+    with using(CURRENT):
+        assert to_ecs(raw, ingested=INGESTED)["user"]["id"] == arn
