@@ -124,6 +124,8 @@ class ConfigFile:
     targets: dict[str, dict[str, Any]] = field(default_factory=dict)
     aws_integration: str | None = None
     """Top-level ``aws_integration``: the AWS integration package version users run."""
+    actor_target_mapping: bool | None = None
+    """Top-level ``actor_target_mapping``: the integration's actor/target mapping option."""
 
 
 def default_config_paths(env: Mapping[str, str] | None = None) -> list[Path]:
@@ -163,10 +165,15 @@ def load_config_file(path: Path) -> ConfigFile:
     if integration is not None and not isinstance(integration, str):
         raise InputError("aws_integration must be a version string, e.g. \"7.3.1\"",
                          file=str(path), field="aws_integration")
+    mapping = data.get("actor_target_mapping")
+    if mapping is not None and not isinstance(mapping, bool):
+        raise InputError("actor_target_mapping must be true or false", file=str(path),
+                         field="actor_target_mapping")
     holds_secret = any(table.get(k) for table in targets.values() for k in _SECRET_KEYS)
     if holds_secret:
         _refuse_if_readable_by_others(path)
-    return ConfigFile(path=path, default=default, targets=targets, aws_integration=integration)
+    return ConfigFile(path=path, default=default, targets=targets, aws_integration=integration,
+                      actor_target_mapping=mapping)
 
 
 def find_config_file(config_file: Path | None = None,

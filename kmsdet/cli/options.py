@@ -49,19 +49,30 @@ def parse_now(text: str | None) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
+ACTOR_TARGET = typer.Option(
+    None, "--actor-target-mapping/--no-actor-target-mapping",
+    help="As with the integration's actor/target mapping option on: actor.*, target.*, "
+         "*.entity.id and related.entity (default: $KMSDET_ACTOR_TARGET_MAPPING, the config "
+         "file's actor_target_mapping, else off).")
+
+
 def apply_aws_integration(option: str | None, config_file: Path | None = None, *,
-                          allow_all: bool = False) -> tuple[Pipeline, ...]:
+                          allow_all: bool = False,
+                          actor_target: bool | None = None) -> tuple[Pipeline, ...]:
     """Resolve ``--aws-integration`` (then env var, then config file) and select the first
     pipeline for every mapping this command does; returns all chosen (several for ``all``)."""
-    from kmsdet.cloudtrail.integration import ENV_VAR, choose, select
+    from kmsdet.cloudtrail.integration import ACTOR_TARGET_ENV_VAR, ENV_VAR, choose, select
     from kmsdet.config import find_config_file
 
     config_value, source = None, "config file: aws_integration"
-    if not option and not os.environ.get(ENV_VAR):
-        found = find_config_file(config_file)
-        if found is not None and found.aws_integration:
-            config_value, source = found.aws_integration, f"{found.path}: aws_integration"
+    needs_config = (not option and not os.environ.get(ENV_VAR)) or (
+        actor_target is None and not os.environ.get(ACTOR_TARGET_ENV_VAR))
+    found = find_config_file(config_file) if needs_config else None
+    if found is not None and found.aws_integration and not option:
+        config_value, source = found.aws_integration, f"{found.path}: aws_integration"
     pipelines = choose(option, env_value=os.environ.get(ENV_VAR), config_value=config_value,
                        config_source=source, allow_all=allow_all)
-    select(pipelines[0])
+    if actor_target is None and not os.environ.get(ACTOR_TARGET_ENV_VAR) and found is not None:
+        actor_target = found.actor_target_mapping
+    select(pipelines[0], actor_target=actor_target)
     return pipelines

@@ -8,7 +8,12 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from kmsdet.cli.options import AWS_INTEGRATION, OutputFormat, apply_aws_integration
+from kmsdet.cli.options import (
+    ACTOR_TARGET,
+    AWS_INTEGRATION,
+    OutputFormat,
+    apply_aws_integration,
+)
 from kmsdet.errors import EXIT_OK, UsageError
 from kmsdet.reports.console import stdout, write_json
 
@@ -33,11 +38,13 @@ def replay(
     rules: list[Path] = typer.Option(None, "--rules", "-r", help="Rules (default: rules/)."),
     output_format: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f"),
     aws_integration: str | None = AWS_INTEGRATION,
+    actor_target: bool | None = ACTOR_TARGET,
 ) -> None:
     from kmsdet.replay import load_documents, replay_rules
     from kmsdet.rules.loader import load_rules
 
-    apply_aws_integration(aws_integration)  # raw records map as this package version does
+    # Raw records map as the chosen package version does.
+    apply_aws_integration(aws_integration, actor_target=actor_target)
     loaded = load_rules(rules or [Path("rules")])
     documents = load_documents(events)
     alerts = replay_rules(loaded, documents)
@@ -60,6 +67,7 @@ def events(
     raw: bool = typer.Option(False, "--raw", help="Print raw CloudTrail records (default)."),
     seed: int = typer.Option(0, "--seed", help="Seed for the synthetic events."),
     aws_integration: str | None = AWS_INTEGRATION,
+    actor_target: bool | None = ACTOR_TARGET,
     list_integrations: bool = typer.Option(
         False, "--list-aws-integrations",
         help="Print the AWS integration versions kmsdet emulates, oldest first, and exit."),
@@ -72,7 +80,7 @@ def events(
         for line in list_ranges():
             typer.echo(line)
         raise typer.Exit(EXIT_OK)
-    apply_aws_integration(aws_integration)
+    apply_aws_integration(aws_integration, actor_target=actor_target)
     if ecs and raw:
         raise UsageError("--ecs and --raw exclude each other", hint="pick one")
     if (rule is None) == (from_file is None):

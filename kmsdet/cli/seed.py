@@ -8,7 +8,13 @@ from pathlib import Path
 
 import typer
 
-from kmsdet.cli.options import AWS_INTEGRATION, OutputFormat, apply_aws_integration, parse_now
+from kmsdet.cli.options import (
+    ACTOR_TARGET,
+    AWS_INTEGRATION,
+    OutputFormat,
+    apply_aws_integration,
+    parse_now,
+)
 from kmsdet.cli.targets import (
     CONFIG,
     ES_API_KEY,
@@ -56,11 +62,12 @@ def seed(
     target: str | None = TARGET,
     config: Path | None = CONFIG,
     aws_integration: str | None = AWS_INTEGRATION,
+    actor_target: bool | None = ACTOR_TARGET,
 ) -> None:
     from kmsdet.rules.loader import load_rules
     from kmsdet.seeding import seed_documents_for
 
-    apply_aws_integration(aws_integration, config)
+    apply_aws_integration(aws_integration, config, actor_target=actor_target)
     roots = paths or [Path("rules")]
     rules = load_rules(roots)
     run_id = f"kmsdet-seed-{seed_value}"

@@ -12,6 +12,7 @@ import typer
 from rich.markup import escape
 
 from kmsdet.cli.options import (
+    ACTOR_TARGET,
     AWS_INTEGRATION,
     OutputFormat,
     apply_aws_integration,
@@ -87,6 +88,7 @@ def test(
     insecure: bool | None = INSECURE,
     config: Path | None = CONFIG,
     aws_integration: str | None = AWS_INTEGRATION,
+    actor_target: bool | None = ACTOR_TARGET,
 ) -> None:
     from kmsdet.cases.explain import explain_case
     from kmsdet.cases.runner import run_tests
@@ -95,7 +97,8 @@ def test(
     from kmsdet.rules.loader import load_rules
 
     roots = paths or [Path("rules")]
-    pipelines = apply_aws_integration(aws_integration, config, allow_all=True)
+    pipelines = apply_aws_integration(aws_integration, config, allow_all=True,
+                                      actor_target=actor_target)
     rules = load_rules(roots)
     kibana = None
     if backend is BackendName.kibana or target:

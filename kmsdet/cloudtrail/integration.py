@@ -159,6 +159,8 @@ def choose(option: str | None, *, env_value: str | None = None, config_value: st
 
 
 _selected: Pipeline | None = None
+_actor_target: bool | None = None
+ACTOR_TARGET_ENV_VAR = "KMSDET_ACTOR_TARGET_MAPPING"
 
 
 def selected() -> Pipeline:
@@ -170,10 +172,18 @@ def selected() -> Pipeline:
     return resolve(env, source=ENV_VAR) if env else NEWEST
 
 
-def select(pipeline: Pipeline | None) -> None:
-    """Make ``pipeline`` the process-wide default (None: back to env var / newest)."""
-    global _selected
-    _selected = pipeline
+def select(pipeline: Pipeline | None, *, actor_target: bool | None = None) -> None:
+    """Make ``pipeline`` (and the actor/target mapping option) the process-wide default (None:
+    back to the env vars / newest / off)."""
+    global _selected, _actor_target
+    _selected, _actor_target = pipeline, actor_target
+
+
+def selected_actor_target() -> bool:
+    """Whether the integration's actor/target mapping option is on (default off, as in Fleet)."""
+    if _actor_target is not None:
+        return _actor_target
+    return os.environ.get(ACTOR_TARGET_ENV_VAR, "").strip().lower() in ("1", "true", "yes", "on")
 
 
 @contextmanager

@@ -13,9 +13,10 @@ whole seconds, ``event.original`` dropped unless ``preserve_original_event``).
 Not emulated, on purpose: GeoIP and ASN lookups. The builder only uses documentation addresses
 (RFC 5737 / RFC 3849), which the GeoLite databases do not cover, so production would add no
 ``source.geo`` / ``source.as`` for them either; real public addresses replayed through here get
-no geo fields, unlike production. Also not emulated: the optional actor/target entity mapping
-(tag ``actor_target_mapping``), digest and Insight files, the third-party ``preview`` format,
-and ``agent.*`` / ``log.*`` / ``aws.s3.*`` envelope fields.
+no geo fields, unlike production. The optional actor/target entity mapping (tag
+``actor_target_mapping``) is in :mod:`kmsdet.cloudtrail.entities`. Not emulated: digest and
+Insight files, the third-party ``preview`` format, ``related.hosts``, and ``agent.*`` /
+``log.*`` / ``aws.s3.*`` envelope fields.
 """
 
 from __future__ import annotations
@@ -30,7 +31,9 @@ from typing import Any
 
 from kmsdet.backends.base import RUN_ID_FIELD
 from kmsdet.cloudtrail.categories import CATEGORIES
-from kmsdet.cloudtrail.integration import Pipeline, resolve, selected
+from kmsdet.cloudtrail.entities import TAG as ENTITY_TAG
+from kmsdet.cloudtrail.entities import entity_fields
+from kmsdet.cloudtrail.integration import Pipeline, resolve, selected, selected_actor_target
 from kmsdet.cloudtrail.javamap import (
     hashmap_order,
     java_to_string,
@@ -74,31 +77,36 @@ def to_ecs(record: Mapping[str, Any], *, ingested: datetime | None = None,
            run_id: str | None = None, namespace: str = "default",
            preserve_original: bool = False, created: datetime | None = None,
            retain: str | None = None, input_type: str = "aws-s3",
-           integration: Pipeline | None = None) -> dict[str, Any]:
+           integration: Pipeline | None = None,
+           actor_target: bool | None = None) -> dict[str, Any]:
     """The ``_source`` Elasticsearch stores for ``record`` in ``logs-aws.cloudtrail-<namespace>``.
 
     ``ingested`` is when it reached Elasticsearch (default: now); rules with
     ``timestamp_override = "event.ingested"`` select on it. ``created`` is when the agent read
     it (default: ``ingested``). ``retain`` is the integration's ``_conf.retain`` setting (None,
     ``all``, ``keyword``, ``flattened``, ``minimal``, ``none``...). ``integration`` is the
-    pipeline version to emulate (default: :func:`kmsdet.cloudtrail.integration.selected`).
+    pipeline version to emulate (default: :func:`kmsdet.cloudtrail.integration.selected`);
+    ``actor_target`` the integration's actor/target mapping option (default: the selected one).
     The record is never modified.
     """
     pipeline = integration if integration is not None else selected()
+    if actor_target is None:
+        actor_target = selected_actor_target()
     if retain in ("", "-") or (retain == "none" and not pipeline.retain_none_drops_payloads):
         # At 0b97ab02 _conf.retain lives in the document, so the first remove-nulls pass deletes
         # these values before the pipeline reads them: they behave like an unset retain.
         retain = None
     ingested = _utc(ingested) if ingested is not None else datetime.now(timezone.utc)
     created = _utc(created) if created is not None else ingested
-    tags = ([PRESERVE_TAG] if preserve_original else []) + list(TAGS)
+    tags = (([PRESERVE_TAG] if preserve_original else [])
+            + ([ENTITY_TAG] if actor_target else []) + list(TAGS))
     doc: dict[str, Any] = {"@timestamp": _format_date(created)}
     if preserve_original:
         doc["event"] = {"original": json.dumps(record, separators=(",", ":"), ensure_ascii=False)}
     doc.setdefault("event", {})["created"] = doc["@timestamp"]
     j = _prune_first(record)
     try:
-        _pipeline(j, record, doc, retain, pipeline)
+        _pipeline(j, record, doc, retain, pipeline, actor_target)
     except _PipelineFailure as failure:
         doc.setdefault("event", {})["kind"] = "pipeline_error"
         tag = f"with tag '{failure.tag}' " if failure.tag else ""
@@ -129,7 +137,7 @@ def mapper_for(integration: Pipeline | str | None = None) -> Callable[..., dict[
 
 
 def _pipeline(j: dict[str, Any], record: Mapping[str, Any], doc: dict[str, Any],
-              retain: str | None, pipeline: Pipeline) -> None:
+              retain: str | None, pipeline: Pipeline, actor_target: bool) -> None:
     doc["ecs"] = {"version": ECS_VERSION}
     stamp = _parse_date(j.get("eventTime"))
     if stamp is not None:
@@ -142,6 +150,10 @@ def _pipeline(j: dict[str, Any], record: Mapping[str, Any], doc: dict[str, Any],
     cloud: dict[str, Any] = {}
     related: list[Any] = []
     doc["user"], doc["cloud"], doc["related"] = user, cloud, {"user": related}
+    if actor_target:  # the entity script runs before the renames take the record apart
+        for path, value in entity_fields(j, sorted_related=not pipeline.session_name_to_related
+                                         ).items():
+            _put(doc, path.split("."), value)
 
     session_name = _map_identity(j, ct, user, cloud, pipeline)
     if "sessionCredentialFromConsole" in j:
@@ -316,7 +328,7 @@ def _enrich(doc: dict[str, Any], ct: dict[str, Any]) -> None:
         doc["related"]["ip"] = [ip]
     ui = ct.get("user_identity")
     if isinstance(ui, dict) and ui.get("type") == "AWSService" and ui.get("invoked_by"):
-        doc["service"] = {"name": ui["invoked_by"]}
+        doc.setdefault("service", {})["name"] = ui["invoked_by"]
 
 
 _IP_CACHE: dict[str, bool] = {}

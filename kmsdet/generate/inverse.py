@@ -97,6 +97,9 @@ DERIVED_PREFIXES: tuple[str, ...] = (
     "cloud.provider", "cloud.service.", "aws.cloudtrail.request_parameters",
     "aws.cloudtrail.response_elements", "aws.cloudtrail.additional_eventdata",
     "aws.cloudtrail.service_event_details", "aws.cloudtrail.console_login.",
+    # The actor/target mapping's entity fields, derived from identities and targets.
+    "actor.", "target.", "entity.", "host.", "user.entity.", "user.target.entity.",
+    "service.entity.", "service.target.entity.",
 )
 
 _ROLE_TYPES = ("AssumedRole", "FederatedUser")

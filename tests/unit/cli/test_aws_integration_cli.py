@@ -99,3 +99,21 @@ def test_one_version_runs_the_usual_report(tmp_path: Path) -> None:
     _rule(tmp_path, SESSION_QUERY, SESSION_CASES)
     assert kmsdet("test", ".", "--aws-integration", "7.0.0", cwd=tmp_path).returncode == 0
     assert kmsdet("test", ".", cwd=tmp_path).returncode == 1
+
+
+def test_actor_target_switch_by_option_env_and_config(tmp_path: Path) -> None:
+    rule = str(rule_tree(tmp_path))
+    assert "actor" not in first_doc(kmsdet("events", rule, "--ecs", cwd=tmp_path))
+    on = first_doc(kmsdet("events", rule, "--ecs", "--actor-target-mapping", cwd=tmp_path))
+    assert "actor_target_mapping" in on["tags"] and on["actor"]["entity"]["id"]
+    by_env = first_doc(kmsdet("events", rule, "--ecs", cwd=tmp_path,
+                              env={"KMSDET_ACTOR_TARGET_MAPPING": "1"}))
+    assert by_env["actor"] == on["actor"]
+    config = tmp_path / "kmsdet.toml"
+    config.write_text("actor_target_mapping = true\n", encoding="utf-8")
+    by_config = first_doc(kmsdet("events", rule, "--ecs", cwd=tmp_path,
+                                 env={"KMSDET_CONFIG": str(config)}))
+    assert by_config["actor"] == on["actor"]
+    off = first_doc(kmsdet("events", rule, "--ecs", "--no-actor-target-mapping", cwd=tmp_path,
+                           env={"KMSDET_CONFIG": str(config)}))
+    assert "actor" not in off
