@@ -12,6 +12,7 @@ from rich.markup import escape
 from kmsdet.cli.options import (
     ACTOR_TARGET,
     AWS_INTEGRATION,
+    GEOIP_DB,
     OutputFormat,
     apply_aws_integration,
 )
@@ -40,9 +41,11 @@ def generate(
     output_format: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f"),
     aws_integration: str | None = AWS_INTEGRATION,
     actor_target: bool | None = ACTOR_TARGET,
+    geoip_db: list[Path] | None = GEOIP_DB,
 ) -> None:
     """Exit 0 when a must-fire event exists, 1 when no document can satisfy the query."""
-    apply_aws_integration(aws_integration, actor_target=actor_target)
+    apply_aws_integration(aws_integration, actor_target=actor_target,
+                          geoip_db=geoip_db)
     from kmsdet.generate.cases import append_cases
     from kmsdet.generate.for_rule import generate_for_rule
     from kmsdet.rules.loader import load_rule

@@ -56,9 +56,16 @@ ACTOR_TARGET = typer.Option(
          "file's actor_target_mapping, else off).")
 
 
+GEOIP_DB = typer.Option(
+    None, "--geoip-db", metavar="PATH",
+    help="A MaxMind-format GeoIP database (City/Country or ASN; repeat for both) that fills "
+         "source.geo.* and source.as.* as the integration's geoip processors do (default: "
+         "$KMSDET_GEOIP_DB; without one these fields stay empty). Needs kmsdet[geoip].")
+
+
 def apply_aws_integration(option: str | None, config_file: Path | None = None, *,
-                          allow_all: bool = False,
-                          actor_target: bool | None = None) -> tuple[Pipeline, ...]:
+                          allow_all: bool = False, actor_target: bool | None = None,
+                          geoip_db: list[Path] | None = None) -> tuple[Pipeline, ...]:
     """Resolve ``--aws-integration`` (then env var, then config file) and select the first
     pipeline for every mapping this command does; returns all chosen (several for ``all``)."""
     from kmsdet.cloudtrail.integration import ACTOR_TARGET_ENV_VAR, ENV_VAR, choose, select
@@ -75,4 +82,7 @@ def apply_aws_integration(option: str | None, config_file: Path | None = None, *
     if actor_target is None and not os.environ.get(ACTOR_TARGET_ENV_VAR) and found is not None:
         actor_target = found.actor_target_mapping
     select(pipelines[0], actor_target=actor_target)
+    from kmsdet.cloudtrail.geoip import open_geoip, select_geoip
+
+    select_geoip(open_geoip(geoip_db))
     return pipelines

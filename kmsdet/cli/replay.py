@@ -11,6 +11,7 @@ from rich.markup import escape
 from kmsdet.cli.options import (
     ACTOR_TARGET,
     AWS_INTEGRATION,
+    GEOIP_DB,
     OutputFormat,
     apply_aws_integration,
 )
@@ -39,12 +40,14 @@ def replay(
     output_format: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f"),
     aws_integration: str | None = AWS_INTEGRATION,
     actor_target: bool | None = ACTOR_TARGET,
+    geoip_db: list[Path] | None = GEOIP_DB,
 ) -> None:
     from kmsdet.replay import load_documents, replay_rules
     from kmsdet.rules.loader import load_rules
 
     # Raw records map as the chosen package version does.
-    apply_aws_integration(aws_integration, actor_target=actor_target)
+    apply_aws_integration(aws_integration, actor_target=actor_target,
+                          geoip_db=geoip_db)
     loaded = load_rules(rules or [Path("rules")])
     documents = load_documents(events)
     alerts = replay_rules(loaded, documents)
@@ -68,6 +71,7 @@ def events(
     seed: int = typer.Option(0, "--seed", help="Seed for the synthetic events."),
     aws_integration: str | None = AWS_INTEGRATION,
     actor_target: bool | None = ACTOR_TARGET,
+    geoip_db: list[Path] | None = GEOIP_DB,
     list_integrations: bool = typer.Option(
         False, "--list-aws-integrations",
         help="Print the AWS integration versions kmsdet emulates, oldest first, and exit."),
@@ -80,7 +84,8 @@ def events(
         for line in list_ranges():
             typer.echo(line)
         raise typer.Exit(EXIT_OK)
-    apply_aws_integration(aws_integration, actor_target=actor_target)
+    apply_aws_integration(aws_integration, actor_target=actor_target,
+                          geoip_db=geoip_db)
     if ecs and raw:
         raise UsageError("--ecs and --raw exclude each other", hint="pick one")
     if (rule is None) == (from_file is None):

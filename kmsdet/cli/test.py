@@ -14,6 +14,7 @@ from rich.markup import escape
 from kmsdet.cli.options import (
     ACTOR_TARGET,
     AWS_INTEGRATION,
+    GEOIP_DB,
     OutputFormat,
     apply_aws_integration,
     parse_now,
@@ -89,6 +90,7 @@ def test(
     config: Path | None = CONFIG,
     aws_integration: str | None = AWS_INTEGRATION,
     actor_target: bool | None = ACTOR_TARGET,
+    geoip_db: list[Path] | None = GEOIP_DB,
 ) -> None:
     from kmsdet.cases.explain import explain_case
     from kmsdet.cases.runner import run_tests
@@ -98,7 +100,7 @@ def test(
 
     roots = paths or [Path("rules")]
     pipelines = apply_aws_integration(aws_integration, config, allow_all=True,
-                                      actor_target=actor_target)
+                                      actor_target=actor_target, geoip_db=geoip_db)
     rules = load_rules(roots)
     kibana = None
     if backend is BackendName.kibana or target:

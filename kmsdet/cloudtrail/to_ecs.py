@@ -10,10 +10,10 @@ order (:mod:`kmsdet.cloudtrail.javamap`). Around the pipeline come what the agen
 ``data_stream.*``, ``input.type``) and what Fleet's final pipeline does (``event.ingested`` in
 whole seconds, ``event.original`` dropped unless ``preserve_original_event``).
 
-Not emulated, on purpose: GeoIP and ASN lookups. The builder only uses documentation addresses
-(RFC 5737 / RFC 3849), which the GeoLite databases do not cover, so production would add no
-``source.geo`` / ``source.as`` for them either; real public addresses replayed through here get
-no geo fields, unlike production. The optional actor/target entity mapping (tag
+GeoIP and ASN lookups need the user's MaxMind databases (:mod:`kmsdet.cloudtrail.geoip`); without
+them ``source.geo`` / ``source.as`` stay empty, as on a cluster without the databases. The
+builder only uses documentation addresses (RFC 5737 / RFC 3849), which no GeoLite database
+covers, so its documents are the same either way. The optional actor/target entity mapping (tag
 ``actor_target_mapping``) is in :mod:`kmsdet.cloudtrail.entities`. Not emulated: digest and
 Insight files, the third-party ``preview`` format, ``related.hosts``, and ``agent.*`` /
 ``log.*`` / ``aws.s3.*`` envelope fields.
@@ -33,6 +33,7 @@ from kmsdet.backends.base import RUN_ID_FIELD
 from kmsdet.cloudtrail.categories import CATEGORIES
 from kmsdet.cloudtrail.entities import TAG as ENTITY_TAG
 from kmsdet.cloudtrail.entities import entity_fields
+from kmsdet.cloudtrail.geoip import GeoIp, selected_geoip
 from kmsdet.cloudtrail.integration import Pipeline, resolve, selected, selected_actor_target
 from kmsdet.cloudtrail.javamap import (
     hashmap_order,
@@ -78,7 +79,7 @@ def to_ecs(record: Mapping[str, Any], *, ingested: datetime | None = None,
            preserve_original: bool = False, created: datetime | None = None,
            retain: str | None = None, input_type: str = "aws-s3",
            integration: Pipeline | None = None,
-           actor_target: bool | None = None) -> dict[str, Any]:
+           actor_target: bool | None = None, geoip: GeoIp | None = None) -> dict[str, Any]:
     """The ``_source`` Elasticsearch stores for ``record`` in ``logs-aws.cloudtrail-<namespace>``.
 
     ``ingested`` is when it reached Elasticsearch (default: now); rules with
@@ -86,12 +87,16 @@ def to_ecs(record: Mapping[str, Any], *, ingested: datetime | None = None,
     it (default: ``ingested``). ``retain`` is the integration's ``_conf.retain`` setting (None,
     ``all``, ``keyword``, ``flattened``, ``minimal``, ``none``...). ``integration`` is the
     pipeline version to emulate (default: :func:`kmsdet.cloudtrail.integration.selected`);
-    ``actor_target`` the integration's actor/target mapping option (default: the selected one).
+    ``actor_target`` the integration's actor/target mapping option (default: the selected one);
+    ``geoip`` the MaxMind databases for ``source.geo``/``source.as`` (default: the selected
+    ones, usually none: the fields stay empty as on a cluster without the databases).
     The record is never modified.
     """
     pipeline = integration if integration is not None else selected()
     if actor_target is None:
         actor_target = selected_actor_target()
+    if geoip is None:
+        geoip = selected_geoip()
     if retain in ("", "-") or (retain == "none" and not pipeline.retain_none_drops_payloads):
         # At 0b97ab02 _conf.retain lives in the document, so the first remove-nulls pass deletes
         # these values before the pipeline reads them: they behave like an unset retain.
@@ -106,7 +111,7 @@ def to_ecs(record: Mapping[str, Any], *, ingested: datetime | None = None,
     doc.setdefault("event", {})["created"] = doc["@timestamp"]
     j = _prune_first(record)
     try:
-        _pipeline(j, record, doc, retain, pipeline, actor_target)
+        _pipeline(j, record, doc, retain, pipeline, actor_target, geoip)
     except _PipelineFailure as failure:
         doc.setdefault("event", {})["kind"] = "pipeline_error"
         tag = f"with tag '{failure.tag}' " if failure.tag else ""
@@ -137,7 +142,8 @@ def mapper_for(integration: Pipeline | str | None = None) -> Callable[..., dict[
 
 
 def _pipeline(j: dict[str, Any], record: Mapping[str, Any], doc: dict[str, Any],
-              retain: str | None, pipeline: Pipeline, actor_target: bool) -> None:
+              retain: str | None, pipeline: Pipeline, actor_target: bool,
+              geoip: GeoIp | None) -> None:
     doc["ecs"] = {"version": ECS_VERSION}
     stamp = _parse_date(j.get("eventTime"))
     if stamp is not None:
@@ -178,7 +184,7 @@ def _pipeline(j: dict[str, Any], record: Mapping[str, Any], doc: dict[str, Any],
     region = j.get("awsRegion")
     if region is not None and region != "":
         cloud["region"] = region
-    _map_source(j, doc)
+    _map_source(j, doc, geoip)
     _map_user_agent(j, doc)
     if "errorCode" in j:
         ct["error_code"] = j.pop("errorCode")
@@ -347,13 +353,19 @@ def _is_ip(text: str) -> bool:
     return known
 
 
-def _map_source(j: dict[str, Any], doc: dict[str, Any]) -> None:
+def _map_source(j: dict[str, Any], doc: dict[str, Any], geoip: GeoIp | None) -> None:
     if "sourceIPAddress" not in j:
         return
     address = j.pop("sourceIPAddress")
     source: dict[str, Any] = {"address": address}
     if isinstance(address, str) and _is_ip(address):
         source["ip"] = address
+        if geoip is not None:
+            geo, asn = geoip.lookup(address)
+            if geo is not None:
+                source["geo"] = geo
+            if asn is not None:
+                source["as"] = asn
     doc["source"] = source
 
 

@@ -117,3 +117,20 @@ def test_actor_target_switch_by_option_env_and_config(tmp_path: Path) -> None:
     off = first_doc(kmsdet("events", rule, "--ecs", "--no-actor-target-mapping", cwd=tmp_path,
                            env={"KMSDET_CONFIG": str(config)}))
     assert "actor" not in off
+
+
+def test_geoip_db_option_fills_source_geo(tmp_path: Path) -> None:
+    from mmdb_writer import MMDBWriter
+    from netaddr import IPSet
+
+    writer = MMDBWriter(ip_version=6, database_type="GeoLite2-Country", ipv4_compatible=True)
+    writer.insert_network(IPSet(["192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24"]), {
+        "country": {"iso_code": "NL", "names": {"en": "Netherlands"}}})
+    db = tmp_path / "country.mmdb"
+    writer.to_db_file(str(db))
+    rule = str(rule_tree(tmp_path))
+    with_db = first_doc(kmsdet("events", rule, "--ecs", "--geoip-db", str(db), cwd=tmp_path))
+    assert with_db["source"]["geo"] == {"country_name": "Netherlands", "country_iso_code": "NL"}
+    assert "geo" not in first_doc(kmsdet("events", rule, "--ecs", cwd=tmp_path))["source"]
+    bad = kmsdet("events", rule, "--geoip-db", str(tmp_path / "nope.mmdb"), cwd=tmp_path)
+    assert bad.returncode == 2 and "cannot read GeoIP database" in bad.stderr
