@@ -122,6 +122,10 @@ class ConfigFile:
     path: Path
     default: str | None = None
     targets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    aws_integration: str | None = None
+    """Top-level ``aws_integration``: the AWS integration package version users run."""
+    actor_target_mapping: bool | None = None
+    """Top-level ``actor_target_mapping``: the integration's actor/target mapping option."""
 
 
 def default_config_paths(env: Mapping[str, str] | None = None) -> list[Path]:
@@ -157,10 +161,33 @@ def load_config_file(path: Path) -> ConfigFile:
     if default is not None and default not in targets:
         raise InputError(f"default target '{default}' is not defined", file=str(path),
                          field="default", hint=f"define [targets.{default}]")
+    integration = data.get("aws_integration")
+    if integration is not None and not isinstance(integration, str):
+        raise InputError("aws_integration must be a version string, e.g. \"7.3.1\"",
+                         file=str(path), field="aws_integration")
+    mapping = data.get("actor_target_mapping")
+    if mapping is not None and not isinstance(mapping, bool):
+        raise InputError("actor_target_mapping must be true or false", file=str(path),
+                         field="actor_target_mapping")
     holds_secret = any(table.get(k) for table in targets.values() for k in _SECRET_KEYS)
     if holds_secret:
         _refuse_if_readable_by_others(path)
-    return ConfigFile(path=path, default=default, targets=targets)
+    return ConfigFile(path=path, default=default, targets=targets, aws_integration=integration,
+                      actor_target_mapping=mapping)
+
+
+def find_config_file(config_file: Path | None = None,
+                     env: Mapping[str, str] | None = None) -> ConfigFile | None:
+    """The config file a command reads: ``--config``, else the first of the default paths."""
+    env = os.environ if env is None else env
+    if config_file is not None:
+        if not config_file.is_file():
+            raise InputError(f"config file not found: {config_file}", field="--config")
+        return load_config_file(config_file)
+    for path in default_config_paths(env):
+        if path.is_file():
+            return load_config_file(path)
+    return None
 
 
 def _refuse_if_readable_by_others(path: Path) -> None:

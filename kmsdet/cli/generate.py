@@ -9,7 +9,13 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from kmsdet.cli.options import OutputFormat
+from kmsdet.cli.options import (
+    ACTOR_TARGET,
+    AWS_INTEGRATION,
+    GEOIP_DB,
+    OutputFormat,
+    apply_aws_integration,
+)
 from kmsdet.errors import EXIT_FINDINGS, EXIT_OK
 
 HELP = """Generate must-fire events and near misses from a rule's query.
@@ -33,8 +39,13 @@ def generate(
                                      help="Append the events that add coverage to the rule's "
                                           ".cases.toml."),
     output_format: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f"),
+    aws_integration: str | None = AWS_INTEGRATION,
+    actor_target: bool | None = ACTOR_TARGET,
+    geoip_db: list[Path] | None = GEOIP_DB,
 ) -> None:
     """Exit 0 when a must-fire event exists, 1 when no document can satisfy the query."""
+    apply_aws_integration(aws_integration, actor_target=actor_target,
+                          geoip_db=geoip_db)
     from kmsdet.generate.cases import append_cases
     from kmsdet.generate.for_rule import generate_for_rule
     from kmsdet.rules.loader import load_rule

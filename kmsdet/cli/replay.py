@@ -13,7 +13,14 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from kmsdet.cli.options import OutputFormat, write_file
+from kmsdet.cli.options import (
+    ACTOR_TARGET,
+    AWS_INTEGRATION,
+    GEOIP_DB,
+    OutputFormat,
+    apply_aws_integration,
+    write_file,
+)
 from kmsdet.cli.targets import (
     CONFIG,
     ES_API_KEY,
@@ -82,6 +89,9 @@ def replay(
                                   "(throw-away sandboxes only)."),
     target: str | None = TARGET,
     config: Path | None = CONFIG,
+    aws_integration: str | None = AWS_INTEGRATION,
+    actor_target: bool | None = ACTOR_TARGET,
+    geoip_db: list[Path] | None = GEOIP_DB,
 ) -> None:
     from kmsdet.backtest.summary import summarize
     from kmsdet.reports.backtest_text import render_backtest
@@ -101,6 +111,8 @@ def replay(
     elif events:
         raise UsageError("event files and --source elasticsearch exclude each other",
                          field="EVENTS", hint="drop the files, or drop --source elasticsearch")
+    # Raw records map as the chosen package version does (forked workers inherit the choice).
+    apply_aws_integration(aws_integration, actor_target=actor_target, geoip_db=geoip_db)
     loaded = load_rules(rules or [Path("rules")])
     if source is Source.files:
         from kmsdet.backtest.engine import backtest
@@ -196,9 +208,23 @@ def events(
     ecs: bool = typer.Option(False, "--ecs", help="Print ECS documents (default for --from)."),
     raw: bool = typer.Option(False, "--raw", help="Print raw CloudTrail records (default)."),
     seed: int = typer.Option(0, "--seed", help="Seed for the synthetic events."),
+    aws_integration: str | None = AWS_INTEGRATION,
+    actor_target: bool | None = ACTOR_TARGET,
+    geoip_db: list[Path] | None = GEOIP_DB,
+    list_integrations: bool = typer.Option(
+        False, "--list-aws-integrations",
+        help="Print the AWS integration versions kmsdet emulates, oldest first, and exit."),
 ) -> None:
     from kmsdet.replay import case_events, convert_records
 
+    if list_integrations:
+        from kmsdet.cloudtrail.integration import list_ranges
+
+        for line in list_ranges():
+            typer.echo(line)
+        raise typer.Exit(EXIT_OK)
+    apply_aws_integration(aws_integration, actor_target=actor_target,
+                          geoip_db=geoip_db)
     if ecs and raw:
         raise UsageError("--ecs and --raw exclude each other", hint="pick one")
     if (rule is None) == (from_file is None):

@@ -8,7 +8,14 @@ from pathlib import Path
 
 import typer
 
-from kmsdet.cli.options import OutputFormat, parse_now
+from kmsdet.cli.options import (
+    ACTOR_TARGET,
+    AWS_INTEGRATION,
+    GEOIP_DB,
+    OutputFormat,
+    apply_aws_integration,
+    parse_now,
+)
 from kmsdet.cli.targets import (
     CONFIG,
     ES_API_KEY,
@@ -55,10 +62,15 @@ def seed(
                                   "(throw-away sandboxes only)."),
     target: str | None = TARGET,
     config: Path | None = CONFIG,
+    aws_integration: str | None = AWS_INTEGRATION,
+    actor_target: bool | None = ACTOR_TARGET,
+    geoip_db: list[Path] | None = GEOIP_DB,
 ) -> None:
     from kmsdet.rules.loader import load_rules
     from kmsdet.seeding import seed_documents_for
 
+    apply_aws_integration(aws_integration, config, actor_target=actor_target,
+                          geoip_db=geoip_db)
     roots = paths or [Path("rules")]
     rules = load_rules(roots)
     run_id = f"kmsdet-seed-{seed_value}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,15 @@ from typing import Any
 import typer
 from rich.markup import escape
 
-from kmsdet.cli.options import OutputFormat, parse_now, write_file
+from kmsdet.cli.options import (
+    ACTOR_TARGET,
+    AWS_INTEGRATION,
+    GEOIP_DB,
+    OutputFormat,
+    apply_aws_integration,
+    parse_now,
+    write_file,
+)
 from kmsdet.cli.targets import (
     API_KEY,
     CA_CERT,
@@ -38,6 +47,10 @@ Cases live beside each rule as <rule>.cases.toml; storylines (*.scenario.toml) a
 the given folders. Exit 0 when everything passes, 1 on any failure (or, on the kibana backend,
 any difference between Kibana's search and kmsdet's), 2 on bad input, 3 when a service is
 unreachable.
+
+With --aws-integration all, every case runs once per emulated AWS integration pipeline
+version, and a rule whose cases pass on one version and fail on another is reported by name
+with the document fields that moved.
 
 Example: kmsdet test rules/ --junit rule-tests.xml --baseline 10000
 """
@@ -75,6 +88,9 @@ def test(
     kibana_ca_cert: Path | None = CA_CERT,
     insecure: bool | None = INSECURE,
     config: Path | None = CONFIG,
+    aws_integration: str | None = AWS_INTEGRATION,
+    actor_target: bool | None = ACTOR_TARGET,
+    geoip_db: list[Path] | None = GEOIP_DB,
 ) -> None:
     from kmsdet.cases.explain import explain_case
     from kmsdet.cases.runner import run_tests
@@ -83,6 +99,8 @@ def test(
     from kmsdet.rules.loader import load_rules
 
     roots = paths or [Path("rules")]
+    pipelines = apply_aws_integration(aws_integration, config, allow_all=True,
+                                      actor_target=actor_target, geoip_db=geoip_db)
     rules = load_rules(roots)
     kibana = None
     if backend is BackendName.kibana or target:
@@ -93,6 +111,10 @@ def test(
                                                insecure, config))
     es = es_target(es_url, es_api_key, es_user, es_password, es_ca_cert, insecure, kibana) \
         if backend is not BackendName.embedded else None
+    if len(pipelines) > 1:
+        _test_every_version(pipelines, rules, roots, lambda: _backend(backend, es, kibana),
+                            now=parse_now(now), seed=seed, baseline=baseline,
+                            output_format=output_format, junit=junit)
     with _backend(backend, es, kibana) as engine, \
             stderr.status(f"running {len(rules)} rules on the {backend.value} backend ..."):
         run = run_tests(rules, engine, now=parse_now(now), seed=seed, baseline=baseline)
@@ -114,6 +136,65 @@ def test(
 
         write_file(junit, junit_xml("kmsdet test", run_junit_cases(run, explain_case)))
     raise typer.Exit(EXIT_FINDINGS if failed else EXIT_OK)
+
+
+def _test_every_version(pipelines: tuple[Any, ...], rules: list[Any], roots: list[Path],
+                        make_backend: Any, *, now: Any, seed: int, baseline: int,
+                        output_format: OutputFormat, junit: Path | None) -> None:
+    """``--aws-integration all``: each pipeline version in turn, then what differs; exits."""
+    from kmsdet.cases.explain import explain_case
+    from kmsdet.cases.runner import run_tests
+    from kmsdet.cases.scenarios import run_scenarios
+    from kmsdet.cases.versions import compare_runs
+    from kmsdet.cloudtrail.integration import using
+    from kmsdet.reports.run_output import run_junit_cases
+
+    runs, stories_by, junit_cases, failed = [], {}, [], False
+    for pipeline in pipelines:
+        with using(pipeline), make_backend() as engine, \
+                stderr.status(f"running {len(rules)} rules, AWS integration {pipeline.name} ..."):
+            run = run_tests(rules, engine, now=now, seed=seed, baseline=baseline)
+            now = run.now  # every version at the same instant, so only the mapping differs
+            stories = run_scenarios(rules, [p for p in roots if p.is_dir()], engine, now=now,
+                                    seed=seed)
+            fidelity = engine.failures() if hasattr(engine, "failures") else []
+        runs.append((pipeline, run))
+        stories_by[pipeline.name] = stories
+        failed = failed or bool(run.failed or fidelity or any(not s.passed for s in stories))
+        junit_cases += [replace(c, classname=f"{c.classname}[aws {pipeline.name}]")
+                        for c in run_junit_cases(run, explain_case)]
+    differences = compare_runs(runs)
+    if output_format is OutputFormat.json:
+        write_json(json.dumps({
+            "versions": {p.name: {"passed": r.passed, "failed": r.failed,
+                                  "scenarios": [s.as_dict() for s in stories_by[p.name]]}
+                         for p, r in runs},
+            "differences": [d.as_dict() for d in differences]}, indent=2))
+    else:
+        for pipeline, run in runs:
+            bad = [s for s in stories_by[pipeline.name] if not s.passed]
+            colour = "red" if run.failed or bad else "green"
+            stdout.print(f"[{colour}]AWS integration {pipeline.name}[/]: {run.passed} passed, "
+                         f"{run.failed} failed, {len(bad)} storyline(s) failed")
+            for result in run.results:
+                if not result.passed:
+                    stdout.print(f"  FAIL {escape(result.rule.name)} / "
+                                 f"{escape(result.case.name)}: expected {result.expected}, "
+                                 f"got {result.actual}")
+            for story in bad:
+                stdout.print(f"  FAIL storyline {escape(story.name)}")
+        if differences:
+            stdout.print(f"[red]{len(differences)} case(s) whose verdict depends on the AWS "
+                         "integration version:[/]")
+            for difference in differences:
+                stdout.print(f"  {escape(difference.render())}")
+        else:
+            stdout.print("every case has the same verdict on every AWS integration version")
+    if junit:
+        from kmsdet.reports.junit import junit_xml
+
+        write_file(junit, junit_xml("kmsdet test", junit_cases))
+    raise typer.Exit(EXIT_FINDINGS if failed or differences else EXIT_OK)
 
 
 def _render_stories(stories: list[Any]) -> None:

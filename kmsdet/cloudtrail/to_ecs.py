@@ -1,19 +1,22 @@
 """Raw CloudTrail record -> the document Elastic's AWS integration indexes (cloudtrail stream).
 
-The steps follow the integration's ingest pipeline at commit 0b97ab02 in its own order, because
-order is behaviour there: empty values are pruned *before* the payloads are stringified, renames
-do not overwrite (so ``userIdentity.accountId`` wins over ``recipientAccountId`` for
+The steps follow the integration's ingest pipeline in its own order, as of the package version
+chosen in :mod:`kmsdet.cloudtrail.integration` (the newest by default; the flags of a
+:class:`~kmsdet.cloudtrail.integration.Pipeline` switch what changed since commit 0b97ab02),
+because order is behaviour there: empty values are pruned *before* the payloads are stringified,
+renames do not overwrite (so ``userIdentity.accountId`` wins over ``recipientAccountId`` for
 ``cloud.account.id``), and the payload strings are Java ``Map.toString()`` output in ``HashMap``
 order (:mod:`kmsdet.cloudtrail.javamap`). Around the pipeline come what the agent adds (tags,
 ``data_stream.*``, ``input.type``) and what Fleet's final pipeline does (``event.ingested`` in
 whole seconds, ``event.original`` dropped unless ``preserve_original_event``).
 
-Not emulated, on purpose: GeoIP and ASN lookups. The builder only uses documentation addresses
-(RFC 5737 / RFC 3849), which the GeoLite databases do not cover, so production would add no
-``source.geo`` / ``source.as`` for them either; real public addresses replayed through here get
-no geo fields, unlike production. Also not emulated: the optional actor/target entity mapping
-(tag ``actor_target_mapping``), digest and Insight files, the third-party ``preview`` format,
-and ``agent.*`` / ``log.*`` / ``aws.s3.*`` envelope fields.
+GeoIP and ASN lookups need the user's MaxMind databases (:mod:`kmsdet.cloudtrail.geoip`); without
+them ``source.geo`` / ``source.as`` stay empty, as on a cluster without the databases. The
+builder only uses documentation addresses (RFC 5737 / RFC 3849), which no GeoLite database
+covers, so its documents are the same either way. The optional actor/target entity mapping (tag
+``actor_target_mapping``) is in :mod:`kmsdet.cloudtrail.entities`. Not emulated: digest and
+Insight files, the third-party ``preview`` format, ``related.hosts``, and ``agent.*`` /
+``log.*`` / ``aws.s3.*`` envelope fields.
 """
 
 from __future__ import annotations
@@ -21,12 +24,17 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
+from functools import partial
 from typing import Any
 
 from kmsdet.backends.base import RUN_ID_FIELD
 from kmsdet.cloudtrail.categories import CATEGORIES
+from kmsdet.cloudtrail.entities import TAG as ENTITY_TAG
+from kmsdet.cloudtrail.entities import entity_fields
+from kmsdet.cloudtrail.geoip import GeoIp, selected_geoip
+from kmsdet.cloudtrail.integration import Pipeline, resolve, selected, selected_actor_target
 from kmsdet.cloudtrail.javamap import (
     hashmap_order,
     java_to_string,
@@ -53,6 +61,9 @@ _PAYLOADS = (("requestParameters", "request_parameters"),
              ("additionalEventData", "additional_eventdata"),
              ("serviceEventDetails", "service_event_details"))
 _STS_SESSION = re.compile(r"arn:aws:sts:.*/(.*)$")
+_STS_SESSION_ANY_PARTITION = re.compile(r"arn:aws[a-z-]*:sts:.*/(.*)$")
+_SERVICE_HOST = re.compile(r"([^.]+)\.amazonaws\.com(?:\.cn)?$")
+_NEWER_TYPES = {"SendCommand": ["start"], "DeleteObject": ["deletion"]}
 
 
 class _PipelineFailure(Exception):
@@ -66,28 +77,41 @@ class _PipelineFailure(Exception):
 def to_ecs(record: Mapping[str, Any], *, ingested: datetime | None = None,
            run_id: str | None = None, namespace: str = "default",
            preserve_original: bool = False, created: datetime | None = None,
-           retain: str | None = None, input_type: str = "aws-s3") -> dict[str, Any]:
+           retain: str | None = None, input_type: str = "aws-s3",
+           integration: Pipeline | None = None,
+           actor_target: bool | None = None, geoip: GeoIp | None = None) -> dict[str, Any]:
     """The ``_source`` Elasticsearch stores for ``record`` in ``logs-aws.cloudtrail-<namespace>``.
 
     ``ingested`` is when it reached Elasticsearch (default: now); rules with
     ``timestamp_override = "event.ingested"`` select on it. ``created`` is when the agent read
     it (default: ``ingested``). ``retain`` is the integration's ``_conf.retain`` setting (None,
-    ``all``, ``keyword``, ``flattened``, ``minimal``...). The record is never modified.
+    ``all``, ``keyword``, ``flattened``, ``minimal``, ``none``...). ``integration`` is the
+    pipeline version to emulate (default: :func:`kmsdet.cloudtrail.integration.selected`);
+    ``actor_target`` the integration's actor/target mapping option (default: the selected one);
+    ``geoip`` the MaxMind databases for ``source.geo``/``source.as`` (default: the selected
+    ones, usually none: the fields stay empty as on a cluster without the databases).
+    The record is never modified.
     """
-    if retain in ("", "-", "none"):
-        # _conf.retain lives in the document, so the first remove-nulls pass deletes these
-        # values before the pipeline reads them: they behave like an unset retain.
+    pipeline = integration if integration is not None else selected()
+    if actor_target is None:
+        actor_target = selected_actor_target()
+    if geoip is None:
+        geoip = selected_geoip()
+    if retain in ("", "-") or (retain == "none" and not pipeline.retain_none_drops_payloads):
+        # At 0b97ab02 _conf.retain lives in the document, so the first remove-nulls pass deletes
+        # these values before the pipeline reads them: they behave like an unset retain.
         retain = None
     ingested = _utc(ingested) if ingested is not None else datetime.now(timezone.utc)
     created = _utc(created) if created is not None else ingested
-    tags = ([PRESERVE_TAG] if preserve_original else []) + list(TAGS)
+    tags = (([PRESERVE_TAG] if preserve_original else [])
+            + ([ENTITY_TAG] if actor_target else []) + list(TAGS))
     doc: dict[str, Any] = {"@timestamp": _format_date(created)}
     if preserve_original:
         doc["event"] = {"original": json.dumps(record, separators=(",", ":"), ensure_ascii=False)}
     doc.setdefault("event", {})["created"] = doc["@timestamp"]
     j = _prune_first(record)
     try:
-        _pipeline(j, doc, retain)
+        _pipeline(j, record, doc, retain, pipeline, actor_target, geoip)
     except _PipelineFailure as failure:
         doc.setdefault("event", {})["kind"] = "pipeline_error"
         tag = f"with tag '{failure.tag}' " if failure.tag else ""
@@ -108,7 +132,18 @@ def to_ecs(record: Mapping[str, Any], *, ingested: datetime | None = None,
     return doc
 
 
-def _pipeline(j: dict[str, Any], doc: dict[str, Any], retain: str | None) -> None:
+def mapper_for(integration: Pipeline | str | None = None) -> Callable[..., dict[str, Any]]:
+    """:func:`to_ecs` bound to one pipeline version (a :class:`Pipeline`, a package version such
+    as ``"7.1.2"``, or None for the selected one, fixed now), for callers that map many records
+    away from the CLI's selection (streaming readers, worker threads)."""
+    if isinstance(integration, str):
+        integration = resolve(integration)
+    return partial(to_ecs, integration=integration if integration is not None else selected())
+
+
+def _pipeline(j: dict[str, Any], record: Mapping[str, Any], doc: dict[str, Any],
+              retain: str | None, pipeline: Pipeline, actor_target: bool,
+              geoip: GeoIp | None) -> None:
     doc["ecs"] = {"version": ECS_VERSION}
     stamp = _parse_date(j.get("eventTime"))
     if stamp is not None:
@@ -121,8 +156,12 @@ def _pipeline(j: dict[str, Any], doc: dict[str, Any], retain: str | None) -> Non
     cloud: dict[str, Any] = {}
     related: list[Any] = []
     doc["user"], doc["cloud"], doc["related"] = user, cloud, {"user": related}
+    if actor_target:  # the entity script runs before the renames take the record apart
+        for path, value in entity_fields(j, sorted_related=not pipeline.session_name_to_related
+                                         ).items():
+            _put(doc, path.split("."), value)
 
-    _map_identity(j, ct, user, cloud)
+    session_name = _map_identity(j, ct, user, cloud, pipeline)
     if "sessionCredentialFromConsole" in j:
         ct["session_credential_from_console"] = j.pop("sessionCredentialFromConsole")
     ident = j.get("userIdentity")
@@ -131,6 +170,8 @@ def _pipeline(j: dict[str, Any], doc: dict[str, Any], retain: str | None) -> Non
 
     if "eventSource" in j:
         event["provider"] = j.pop("eventSource")
+        if pipeline.ecs_enrichment:
+            _cloud_service(event["provider"], cloud)
     name = j.get("eventName")
     if name is not None and _mustache(name) != "":
         event["action"] = _mustache(name)
@@ -143,14 +184,14 @@ def _pipeline(j: dict[str, Any], doc: dict[str, Any], retain: str | None) -> Non
     region = j.get("awsRegion")
     if region is not None and region != "":
         cloud["region"] = region
-    _map_source(j, doc)
+    _map_source(j, doc, geoip)
     _map_user_agent(j, doc)
     if "errorCode" in j:
         ct["error_code"] = j.pop("errorCode")
     if "errorMessage" in j:
         ct["error_message"] = j.pop("errorMessage")
     keep_flattened = retain is None or any(w in retain for w in ("all", "flattened", "minimal"))
-    _map_payloads(j, ct, keep_flattened)
+    _map_payloads(j, record, ct, keep_flattened)
     for raw, target in (("requestID", "request_id"), ("eventType", "event_type"),
                         ("apiVersion", "api_version"), ("managementEvent", "management_event"),
                         ("readOnly", "read_only")):
@@ -170,7 +211,7 @@ def _pipeline(j: dict[str, Any], doc: dict[str, Any], retain: str | None) -> Non
         ct["vpc_endpoint_id"] = j.pop("vpcEndpointId")
     _related_from_payloads(j, related)
     _console_login(j, ct)
-    _categorize(j, ct, event)
+    _categorize(j, ct, event, pipeline)
     if "awsAccountId" in j and "account" not in cloud:
         cloud["account"] = {"id": j.pop("awsAccountId")}
     _iam_targets(j, doc, user)
@@ -179,12 +220,20 @@ def _pipeline(j: dict[str, Any], doc: dict[str, Any], retain: str | None) -> Non
     if "insightDetails" in j:
         ct.setdefault("flattened", {})["insight_details"] = j.pop("insightDetails")
     _map_tls(j, doc)
+    if pipeline.session_name_to_related and session_name is not None:
+        _append_unique(related, session_name)
+        local, at, domain = session_name.partition("@")
+        if local and at and domain:
+            _append_unique(related, local)
+            user.setdefault("email", session_name)
     uname = user.get("name")
     if "email" not in user and isinstance(uname, str) and uname.find("@") > 0:
         user["email"] = uname
     for value in (user.get("id"), user.get("name"), user.get("changes", {}).get("name")):
         if value is not None:
             _append_unique(related, _mustache(value))
+    if pipeline.ecs_enrichment:
+        _enrich(doc, ct)
     _retain(ct, retain)
     _tidy(doc)
 
@@ -200,16 +249,22 @@ def _move(source: dict[str, Any], key: str, target: dict[str, Any], name: str) -
 
 
 def _map_identity(j: dict[str, Any], ct: dict[str, Any], user: dict[str, Any],
-                  cloud: dict[str, Any]) -> None:
+                  cloud: dict[str, Any], pipeline: Pipeline) -> str | None:
+    """The identity renames; returns the STS session name when a later step wants it."""
     _move(j, "eventVersion", ct, "event_version")
     ident = j.get("userIdentity")
     if type(ident) is not dict:
-        return
+        return None
     ui: dict[str, Any] = {}
     ct["user_identity"] = ui
     _move(ident, "type", ui, "type")
     _move(ident, "userName", user, "name")
-    _move(ident, "principalId", user, "id")
+    if pipeline.user_id_is_arn:
+        _move(ident, "principalId", ui, "principal_id")
+        if "arn" in ident:
+            user["id"] = ident["arn"]
+    else:
+        _move(ident, "principalId", user, "id")
     _move(ident, "arn", ui, "arn")
     account = ident.pop("accountId", _MISSING)
     if account is not _MISSING:
@@ -225,6 +280,8 @@ def _map_identity(j: dict[str, Any], ct: dict[str, Any], user: dict[str, Any],
     if type(issuer) is not dict:
         issuer = {}
     sc: dict[str, Any] = {}
+    if pipeline.user_id_is_arn:
+        _move(session, "ec2RoleDelivery", sc, "ec2_role_delivery")
     _move(attributes, "mfaAuthenticated", sc, "mfa_authenticated")
     created = _parse_date(attributes.get("creationDate"))
     if created is not None:
@@ -237,11 +294,16 @@ def _map_identity(j: dict[str, Any], ct: dict[str, Any], user: dict[str, Any],
         _move(issuer, "userName", user, "name")
     _move(issuer, "principalId", si, "principal_id")
     arn = ui.get("arn")
+    session_name: str | None = None
     if role_like and arn is not None:
-        if not isinstance(arn, str) or not (m := _STS_SESSION.search(arn)):
+        grok = (_STS_SESSION_ANY_PARTITION if pipeline.session_name_to_related
+                else _STS_SESSION)
+        if not isinstance(arn, str) or not (m := grok.search(arn)):
             raise _PipelineFailure("grok", "extract_user_name_from_arn",
                                    f"Provided Grok expressions do not match field value: [{arn}]")
-        if m.group(1):  # an empty capture would be pruned at the end anyway
+        if m.group(1) and pipeline.session_name_to_related:
+            session_name = m.group(1)
+        elif m.group(1):  # an empty capture would be pruned at the end anyway
             user.setdefault("changes", {})["name"] = m.group(1)
     if kind == "IdentityCenterUser" and "id" not in user:
         on_behalf = ident.get("onBehalfOf")
@@ -253,6 +315,26 @@ def _map_identity(j: dict[str, Any], ct: dict[str, Any], user: dict[str, Any],
         sc["session_issuer"] = si
     if sc:
         ui["session_context"] = sc
+    return session_name
+
+
+def _cloud_service(provider: Any, cloud: dict[str, Any]) -> None:
+    """#20403's ``cloud.provider`` and ``cloud.service.name`` (the event source's first label)."""
+    cloud["provider"] = "aws"
+    if isinstance(provider, str) and (m := _SERVICE_HOST.match(provider)):
+        cloud["service"] = {"name": m.group(1)}
+
+
+def _enrich(doc: dict[str, Any], ct: dict[str, Any]) -> None:
+    """#20403's ``related.ip`` (the source IP) and ``service.name`` (an AWS service caller)."""
+    cloud = doc["cloud"]
+    cloud.setdefault("provider", "aws")
+    ip = doc.get("source", {}).get("ip")
+    if ip is not None:
+        doc["related"]["ip"] = [ip]
+    ui = ct.get("user_identity")
+    if isinstance(ui, dict) and ui.get("type") == "AWSService" and ui.get("invoked_by"):
+        doc.setdefault("service", {})["name"] = ui["invoked_by"]
 
 
 _IP_CACHE: dict[str, bool] = {}
@@ -271,13 +353,19 @@ def _is_ip(text: str) -> bool:
     return known
 
 
-def _map_source(j: dict[str, Any], doc: dict[str, Any]) -> None:
+def _map_source(j: dict[str, Any], doc: dict[str, Any], geoip: GeoIp | None) -> None:
     if "sourceIPAddress" not in j:
         return
     address = j.pop("sourceIPAddress")
     source: dict[str, Any] = {"address": address}
     if isinstance(address, str) and _is_ip(address):
         source["ip"] = address
+        if geoip is not None:
+            geo, asn = geoip.lookup(address)
+            if geo is not None:
+                source["geo"] = geo
+            if asn is not None:
+                source["as"] = asn
     doc["source"] = source
 
 
@@ -291,13 +379,16 @@ def _map_user_agent(j: dict[str, Any], doc: dict[str, Any]) -> None:
         doc["user_agent"] = {"original": j.pop("userAgent")}
 
 
-def _map_payloads(j: dict[str, Any], ct: dict[str, Any], keep_flattened: bool) -> None:
+def _map_payloads(j: dict[str, Any], record: Mapping[str, Any], ct: dict[str, Any],
+                  keep_flattened: bool) -> None:
     flattened: dict[str, Any] = {}
     for raw, target in _PAYLOADS:
-        value = j.get(raw)
-        if value is None:
+        if j.get(raw) is None:
             continue
-        ordered = to_java_order(value)
+        # The json processor's HashMap was sized by every parsed key; the prune script then
+        # removed the empty ones, which never shrinks a HashMap. So the order comes from the
+        # unpruned payload, and pruning that ordered copy keeps the survivors' relative order.
+        ordered = _prune_value(to_java_order(record[raw]))
         text = ordered_to_string(ordered)
         ct[target] = text
         if keep_flattened and len(text) < MAX_FLATTENED_SOURCE:
@@ -356,7 +447,8 @@ def _console_login(j: dict[str, Any], ct: dict[str, Any]) -> None:
         ct["console_login"] = {"additional_eventdata": flags}
 
 
-def _categorize(j: dict[str, Any], ct: dict[str, Any], event: dict[str, Any]) -> None:
+def _categorize(j: dict[str, Any], ct: dict[str, Any], event: dict[str, Any],
+                pipeline: Pipeline) -> None:
     event["kind"] = "event"
     event["type"] = ["info"]
     failed = ct.get("error_code") is not None or ct.get("error_message") is not None
@@ -372,6 +464,8 @@ def _categorize(j: dict[str, Any], ct: dict[str, Any], event: dict[str, Any]) ->
     if entry is not None:
         event["category"] = list(entry[0])
         event["type"] = list(entry[1])
+        if pipeline.newer_categories and action in _NEWER_TYPES:
+            event["type"] = list(_NEWER_TYPES[action])
 
 
 def _iam_targets(j: dict[str, Any], doc: dict[str, Any], user: dict[str, Any]) -> None:
@@ -445,6 +539,15 @@ def _prune_first(record: Mapping[str, Any]) -> dict[str, Any]:
     return _prune_map(record if isinstance(record, dict) else dict(record))
 
 
+def _prune_value(value: Any) -> Any:
+    """One value through the first prune (the caller knows it does not prune to nothing)."""
+    if type(value) is dict:
+        return _prune_map(value)
+    if type(value) is list:
+        return _prune_list(value)
+    return value
+
+
 def _prune_map(d: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for k, v in d.items():
@@ -515,8 +618,12 @@ def _tidy(doc: dict[str, Any]) -> None:
     event = doc.get("event")
     if isinstance(event, dict) and event.get("type") == []:
         del event["type"]
-    if not doc.get("related", {}).get("user", True):
-        del doc["related"]
+    related = doc.get("related")
+    if isinstance(related, dict):
+        if related.get("user") == []:
+            del related["user"]
+        if not related:
+            del doc["related"]
     for key in ("user", "cloud"):
         if doc.get(key) == {}:
             del doc[key]

@@ -58,6 +58,10 @@ _OS_RULES: tuple[tuple[re.Pattern[str], str | None, str | None], ...] = tuple(
         (r"(Linux)(?:[ /](\d+)\.(\d+)(?:\.(\d+)|)|)", None, None),
         (r"SunOS", "Solaris", None),
         (r"\(linux-gnu\)", "Linux", None),
+        (r"\(x86_64-redhat-linux-gnu\)", "Red Hat", None),
+        (r"\((freebsd)(\d+)\.(\d+)\)", "FreeBSD", None),
+        # The catch-all for a bare lower-case token: aws-cli v2 and botocore's ``os/linux#...``.
+        (r"linux", "Linux", None),
     )
 )
 

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from kmsdet.cloudtrail.integration import Pipeline, selected
 from kmsdet.cloudtrail.overrides import ABSENT as RAW_ABSENT
 from kmsdet.generate.solve import ABSENT
 
@@ -60,6 +61,20 @@ DIRECT: dict[str, str] = {
     _UI + "session_context.session_issuer.account_id": _SC + "sessionIssuer.accountId",
 }
 
+#: What the pipeline rewrite (aws 7.0.1 / 7.1.3 / 7.2.1 / >= 7.3.1) reads from elsewhere.
+_ARN_AS_USER_ID: dict[str, str] = {
+    "user.id": "userIdentity.arn",
+    _UI + "principal_id": "userIdentity.principalId",
+    _UI + "session_context.ec2_role_delivery": _SC + "ec2RoleDelivery",
+    "service.name": "userIdentity.invokedBy",
+}
+
+
+def direct_for(pipeline: Pipeline) -> dict[str, str]:
+    """:data:`DIRECT` as the given pipeline version reads it (``user.id`` moved to the ARN)."""
+    return {**DIRECT, **_ARN_AS_USER_ID} if pipeline.user_id_is_arn else DIRECT
+
+
 #: Flattened payload copies: their sub-keys are the raw payload's keys.
 PAYLOADS: dict[str, str] = {
     "aws.cloudtrail.flattened.request_parameters": "requestParameters",
@@ -82,6 +97,9 @@ DERIVED_PREFIXES: tuple[str, ...] = (
     "cloud.provider", "cloud.service.", "aws.cloudtrail.request_parameters",
     "aws.cloudtrail.response_elements", "aws.cloudtrail.additional_eventdata",
     "aws.cloudtrail.service_event_details", "aws.cloudtrail.console_login.",
+    # The actor/target mapping's entity fields, derived from identities and targets.
+    "actor.", "target.", "entity.", "host.", "user.entity.", "user.target.entity.",
+    "service.entity.", "service.target.entity.",
 )
 
 _ROLE_TYPES = ("AssumedRole", "FederatedUser")
@@ -121,8 +139,10 @@ def _payload_value(value: Any) -> Any:
     return value
 
 
-def invert(values: Mapping[str, Any]) -> Inversion:
-    """Overrides for a document holding ``values`` (stored ECS field -> value/list/ABSENT)."""
+def invert(values: Mapping[str, Any], *, integration: Pipeline | None = None) -> Inversion:
+    """Overrides for a document holding ``values`` (stored ECS field -> value/list/ABSENT), as
+    the ``integration`` pipeline version (default: the selected one) would map them back."""
+    direct = direct_for(integration if integration is not None else selected())
     out = Inversion()
     resource: dict[str, Any] = {}
 
@@ -137,11 +157,11 @@ def invert(values: Mapping[str, Any]) -> Inversion:
     for name in sorted(values):
         value = values[name]
         scalar = not isinstance(value, list)
-        if name in DIRECT:
+        if name in direct:
             if not scalar:
-                out.problems.append(f"`{name}` needs several values; `{DIRECT[name]}` holds one")
+                out.problems.append(f"`{name}` needs several values; `{direct[name]}` holds one")
                 continue
-            set_key(DIRECT[name], value, name)
+            set_key(direct[name], value, name)
         elif name == "user.name":
             continue  # depends on the identity type; see _user_name
         elif name == "event.outcome":

@@ -1,6 +1,8 @@
-"""Raw record -> ECS document, as the AWS integration's cloudtrail pipeline (0b97ab02) maps it.
+"""Raw record -> ECS document, as each emulated version of the AWS integration's pipeline maps it.
 
-Each row builds a record from overrides (fixed seed), maps it, and checks dotted fields.
+Each row builds a record from overrides (fixed seed), maps it with every pipeline in
+:data:`PIPELINES`, and checks dotted fields. ``expect``/``absent`` hold for every version;
+``per`` adds or replaces expectations for one pipeline (by name) where the versions differ.
 Expected values may be callables of the raw record when they echo generated values.
 """
 
@@ -17,8 +19,16 @@ import pytest
 
 from kmsdet.backends.base import RUN_ID_FIELD
 from kmsdet.cloudtrail.builder import build_record
+from kmsdet.cloudtrail.integration import (
+    CURRENT,
+    LEGACY,
+    PIPELINES,
+    SESSION_RELATED,
+    Pipeline,
+    using,
+)
 from kmsdet.cloudtrail.javamap import hashmap_order
-from kmsdet.cloudtrail.to_ecs import to_ecs
+from kmsdet.cloudtrail.to_ecs import mapper_for, to_ecs
 
 AT = datetime(2024, 9, 11, 9, 29, 16, tzinfo=timezone.utc)
 INGESTED = datetime(2024, 9, 11, 9, 31, 2, 654321, tzinfo=timezone.utc)
@@ -52,6 +62,18 @@ class Row:
     expect: dict[str, Any]
     absent: tuple[str, ...] = ()
     kwargs: dict[str, Any] = field(default_factory=dict)
+    per: dict[str, tuple[dict[str, Any], tuple[str, ...]]] = field(default_factory=dict)
+
+    def for_pipeline(self, pipeline: Pipeline) -> tuple[dict[str, Any], tuple[str, ...]]:
+        extra, extra_absent = self.per.get(pipeline.name, ({}, ()))
+        expect = {k: v for k, v in {**self.expect, **extra}.items()
+                  if not any(k == a or k.startswith(a + ".") for a in extra_absent)}
+        absent = tuple(a for a in self.absent
+                       if not any(k == a or k.startswith(a + ".") for k in extra)) + extra_absent
+        return expect, absent
+
+
+L, S, C = LEGACY.name, SESSION_RELATED.name, CURRENT.name
 
 
 COMMON_ABSENT = ("event.category", "host", "source.geo", "source.as", "json", "message")
@@ -123,19 +145,23 @@ ROWS = [
     Row("IAMUser", {"eventName": "DisableKey", "userIdentity": {"type": "IAMUser",
                                                                  "userName": "alice"}}, {
         "aws.cloudtrail.user_identity.type": "IAMUser", "user.name": "alice",
-        "user.id": ident("userIdentity.principalId"),
         "aws.cloudtrail.user_identity.arn": f"arn:aws:iam::{ACCOUNT}:user/alice",
         "aws.cloudtrail.user_identity.access_key_id": ident("userIdentity.accessKeyId"),
         "cloud.account.id": ACCOUNT, "cloud.region": "us-east-1",
+        "user.id": ident("userIdentity.principalId"),
         "related.user": lambda raw: [raw["userIdentity"]["principalId"], "alice"],
-    }, absent=("user.changes", "aws.cloudtrail.user_identity.session_context", "user.email")),
+    }, absent=("user.changes", "aws.cloudtrail.user_identity.session_context", "user.email"),
+        per={C: ({"user.id": f"arn:aws:iam::{ACCOUNT}:user/alice",
+                  "aws.cloudtrail.user_identity.principal_id": ident("userIdentity.principalId"),
+                  "related.user": [f"arn:aws:iam::{ACCOUNT}:user/alice", "alice"],
+                  "cloud.service.name": "kms", "related.ip": lambda raw: [raw["sourceIPAddress"]]},
+                 ())}),
     Row("AssumedRole", {"eventName": "DisableKey", "userIdentity": {
         "type": "AssumedRole", "principalId": "AROAEXAMPLEROLEID1234:ops@example.com",
         "arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/KeyAdmin/ops@example.com",
         "sessionContext": {"sessionIssuer": {"userName": "KeyAdmin"},
                            "attributes": {"creationDate": "2024-09-11T08:00:00Z"}}}}, {
         "user.name": "KeyAdmin", "user.id": "AROAEXAMPLEROLEID1234:ops@example.com",
-        "user.changes.name": "ops@example.com",
         "aws.cloudtrail.user_identity.session_context.session_issuer.type": "Role",
         "aws.cloudtrail.user_identity.session_context.session_issuer.arn":
             f"arn:aws:iam::{ACCOUNT}:role/KeyAdmin",
@@ -145,29 +171,52 @@ ROWS = [
         "aws.cloudtrail.user_identity.session_context.creation_date": "2024-09-11T08:00:00.000Z",
         "aws.cloudtrail.user_identity.session_context.mfa_authenticated": "false",
         "related.user": ["AROAEXAMPLEROLEID1234:ops@example.com", "KeyAdmin", "ops@example.com"],
-    }, absent=("user.email",)),
+        "user.changes.name": "ops@example.com",
+    }, absent=("user.email",), per={
+        S: ({"related.user": ["ops@example.com", "ops",
+                              "AROAEXAMPLEROLEID1234:ops@example.com", "KeyAdmin"],
+             "user.email": "ops@example.com"}, ("user.changes",)),
+        C: ({"related.user": ["ops@example.com", "ops",
+                              f"arn:aws:sts::{ACCOUNT}:assumed-role/KeyAdmin/ops@example.com",
+                              "KeyAdmin"],
+             "user.email": "ops@example.com",
+             "user.id": f"arn:aws:sts::{ACCOUNT}:assumed-role/KeyAdmin/ops@example.com",
+             "aws.cloudtrail.user_identity.principal_id": "AROAEXAMPLEROLEID1234:ops@example.com",
+             }, ("user.changes",)),
+    }),
     Row("Root", {"eventName": "ScheduleKeyDeletion", "userIdentity": {"type": "Root"}}, {
         "user.id": ACCOUNT, "aws.cloudtrail.user_identity.arn": f"arn:aws:iam::{ACCOUNT}:root",
         "aws.cloudtrail.user_identity.session_context.mfa_authenticated": "true",
         "related.user": [ACCOUNT],
-    }, absent=("user.name", "aws.cloudtrail.user_identity.session_context.session_issuer")),
+    }, absent=("user.name", "aws.cloudtrail.user_identity.session_context.session_issuer"),
+        per={C: ({"user.id": f"arn:aws:iam::{ACCOUNT}:root",
+                  "aws.cloudtrail.user_identity.principal_id": ACCOUNT,
+                  "related.user": [f"arn:aws:iam::{ACCOUNT}:root"]}, ())}),
     Row("AWSService", {"eventName": "Decrypt",
                        "userIdentity": {"type": "AWSService", "invokedBy": "eks.amazonaws.com"}}, {
         "aws.cloudtrail.user_identity.type": "AWSService",
         "aws.cloudtrail.user_identity.invoked_by": "eks.amazonaws.com",
         "source.address": "eks.amazonaws.com", "user_agent.original": "eks.amazonaws.com",
         "user_agent.name": "Other", "cloud.account.id": ACCOUNT,
-    }, absent=("user", "source.ip", "related", "tls", "aws.cloudtrail.user_identity.arn")),
+    }, absent=("user", "source.ip", "related", "tls", "aws.cloudtrail.user_identity.arn"),
+        per={C: ({"service.name": "eks.amazonaws.com", "cloud.service.name": "kms"}, ())}),
     Row("AWSAccount-cross-account", {"eventName": "Decrypt", "userIdentity": {
         "type": "AWSAccount", "accountId": "444455556666"}}, {
         "cloud.account.id": "444455556666", "aws.cloudtrail.recipient_account_id": ACCOUNT,
         "user.id": ident("userIdentity.principalId"),
-    }, absent=("aws.cloudtrail.shared_event_id", "user.name")),
+    }, absent=("aws.cloudtrail.shared_event_id", "user.name"),
+        per={C: ({"aws.cloudtrail.user_identity.principal_id": ident("userIdentity.principalId")},
+                 ("user.id",))}),
     Row("FederatedUser", {"eventName": "DisableKey", "userIdentity": {"type": "FederatedUser"}}, {
         "user.name": ident("userIdentity.sessionContext.sessionIssuer.userName"),
         "user.changes.name": lambda raw: raw["userIdentity"]["arn"].rsplit("/", 1)[1],
         "aws.cloudtrail.user_identity.session_context.session_issuer.type": "IAMUser",
-    }),
+    }, per={p: ({"related.user": lambda raw, p=p: [raw["userIdentity"]["arn"].rsplit("/", 1)[1],
+                                             *([raw["userIdentity"]["arn"]] if p == C else
+                                               [raw["userIdentity"]["principalId"]]),
+                                             raw["userIdentity"]["sessionContext"][
+                                                 "sessionIssuer"]["userName"]]},
+                ("user.changes",)) for p in (S, C)}),
     Row("IdentityCenterUser", {"eventName": "DisableKey",
                                "userIdentity": {"type": "IdentityCenterUser"}}, {
         "user.id": ident("userIdentity.onBehalfOf.userId"),
@@ -237,7 +286,9 @@ ROWS = [
         "user.target.name": "newbie", "user.target.id": "AIDANEWBIE",
         "related.user": lambda raw: ["newbie", "AIDANEWBIE", raw["userIdentity"]["principalId"],
                                      "admin"],
-    }),
+    }, per={C: ({"related.user": lambda raw: ["newbie", "AIDANEWBIE", raw["userIdentity"]["arn"],
+                                              "admin"],
+                 "cloud.service.name": "iam"}, ())}),
     Row("ConsoleLogin", {"eventName": "ConsoleLogin", "eventSource": "signin.amazonaws.com",
                          "responseElements": {"ConsoleLogin": "Failure"},
                          "additionalEventData": {"MFAUsed": "No", "MobileVersion": "No",
@@ -249,17 +300,93 @@ ROWS = [
 ]
 
 
-@pytest.mark.parametrize("row", ROWS, ids=[r.id for r in ROWS])
-def test_raw_to_ecs(row: Row) -> None:
+GOV_ROLE_ARN = "arn:aws-us-gov:sts::111122223333:assumed-role/GovAdmin/i-0f1e2d3c4b5a69788"
+CN_ROLE_ARN = "arn:aws-cn:sts::111122223333:assumed-role/CnAdmin/deploy-7"
+
+# One row per pipeline change between the emulated versions, with what each version writes.
+CHANGE_ROWS = [
+    Row("change-cloud-provider-and-service", {"eventName": "AssumeRole"},
+        {"event.category": ["authentication"]}, per={
+        C: ({"cloud.provider": "aws", "cloud.service.name": "sts"}, ())}),
+    Row("change-related-ip-v6", {"eventName": "DisableKey", "sourceIPAddress": "2001:db8::7"}, {
+        "source.ip": "2001:db8::7"}, per={C: ({"related.ip": ["2001:db8::7"]}, ())}),
+    Row("change-related-ip-not-for-names", {"eventName": "DisableKey",
+                                            "sourceIPAddress": "eks.amazonaws.com"}, {},
+        absent=("related.ip", "source.ip")),
+    Row("change-service-name-of-service-caller", {"eventName": "AssumeRole", "userIdentity": {
+        "type": "AWSService", "invokedBy": "ec2.amazonaws.com"}},
+        {"aws.cloudtrail.user_identity.invoked_by": "ec2.amazonaws.com",
+         "event.category": ["authentication"]},
+        absent=("service",), per={C: ({"service.name": "ec2.amazonaws.com"}, ())}),
+    Row("change-user-id-and-principal-id", {"eventName": "DisableKey", "userIdentity": {
+        "type": "IAMUser", "userName": "bob", "principalId": "AIDAEXAMPLEBOB000001"}},
+        {"user.id": "AIDAEXAMPLEBOB000001", "related.user": ["AIDAEXAMPLEBOB000001", "bob"]},
+        absent=("aws.cloudtrail.user_identity.principal_id",),
+        per={C: ({"user.id": f"arn:aws:iam::{ACCOUNT}:user/bob",
+                  "related.user": [f"arn:aws:iam::{ACCOUNT}:user/bob", "bob"],
+                  "aws.cloudtrail.user_identity.principal_id": "AIDAEXAMPLEBOB000001"}, ())}),
+    Row("change-ec2-role-delivery", {"eventName": "Decrypt", "userIdentity": {
+        "type": "AssumedRole", "sessionContext": {"ec2RoleDelivery": "2.0"}}}, {},
+        absent=("aws.cloudtrail.user_identity.session_context.ec2_role_delivery",),
+        per={C: ({"aws.cloudtrail.user_identity.session_context.ec2_role_delivery": "2.0"},
+                 ())}),
+    Row("change-session-name-plain", {"eventName": "DisableKey", "userIdentity": {
+        "type": "AssumedRole", "principalId": "AROAEXAMPLEROLEID1234:nightly-rotate",
+        "arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/Rotator/nightly-rotate",
+        "sessionContext": {"sessionIssuer": {"userName": "Rotator"}}}},
+        {"user.name": "Rotator", "user.changes.name": "nightly-rotate",
+         "related.user": ["AROAEXAMPLEROLEID1234:nightly-rotate", "Rotator", "nightly-rotate"]},
+        absent=("user.email",), per={
+            S: ({"related.user": ["nightly-rotate", "AROAEXAMPLEROLEID1234:nightly-rotate",
+                                  "Rotator"]}, ("user.changes",)),
+            C: ({"related.user": ["nightly-rotate",
+                                  f"arn:aws:sts::{ACCOUNT}:assumed-role/Rotator/nightly-rotate",
+                                  "Rotator"]}, ("user.changes",))}),
+    Row("change-us-gov-partition", {"eventName": "DisableKey", "awsRegion": "us-gov-west-1",
+                                    "userIdentity": {"type": "AssumedRole", "arn": GOV_ROLE_ARN,
+                                                     "sessionContext": {"sessionIssuer": {
+                                                         "userName": "GovAdmin"}}}},
+        {"event.kind": "pipeline_error", "json.eventName": "DisableKey"},
+        absent=("event.action", "related"), per={
+            p: ({"event.kind": "event", "event.action": "DisableKey", "user.name": "GovAdmin",
+                 "related.user": lambda raw, p=p: [
+                     "i-0f1e2d3c4b5a69788",
+                     GOV_ROLE_ARN if p == C else raw["userIdentity"]["principalId"],
+                     "GovAdmin"]}, ("user.changes", "error", "json"))
+            for p in (S, C)}),
+    Row("change-china-partition", {"eventName": "DisableKey", "userIdentity": {
+        "type": "AssumedRole", "arn": CN_ROLE_ARN,
+        "sessionContext": {"sessionIssuer": {"userName": "CnAdmin"}}}},
+        {"event.kind": "pipeline_error", "json.eventName": "DisableKey"},
+        absent=("event.action",), per={
+            p: ({"event.kind": "event", "event.action": "DisableKey", "user.name": "CnAdmin"},
+                ("error", "json")) for p in (S, C)}),
+    Row("change-send-command-type", {"eventName": "SendCommand",
+                                     "eventSource": "ssm.amazonaws.com"},
+        {"event.category": ["process"]}, absent=("event.type",),
+        per={C: ({"event.type": ["start"], "cloud.service.name": "ssm"}, ())}),
+]
+
+
+@pytest.mark.parametrize("pipeline", PIPELINES, ids=[p.name for p in PIPELINES])
+@pytest.mark.parametrize("row", ROWS + CHANGE_ROWS, ids=[r.id for r in ROWS + CHANGE_ROWS])
+def test_raw_to_ecs(row: Row, pipeline: Pipeline) -> None:
     raw = build_record(row.overrides, rng=random.Random(11), at=AT, key_id=KEY)
     before = json.dumps(raw, sort_keys=True)
-    doc = to_ecs(raw, ingested=INGESTED, **row.kwargs)
+    doc = to_ecs(raw, ingested=INGESTED, integration=pipeline, **row.kwargs)
     assert json.dumps(raw, sort_keys=True) == before, "the raw record must not be modified"
-    for path, expected in row.expect.items():
+    expect, absent = row.for_pipeline(pipeline)
+    for path, expected in expect.items():
         value = expected(raw) if callable(expected) else expected
         assert get(doc, path) == value, path
-    for path in row.absent + COMMON_ABSENT:
-        if path not in row.expect:
+    for path in absent + COMMON_ABSENT:
+        if not any(k == path or k.startswith(path + ".") for k in expect):
+            assert get(doc, path) is ABSENT, path
+    if doc["event"]["kind"] != "pipeline_error":
+        assert get(doc, "cloud.provider") == ("aws" if pipeline is CURRENT else ABSENT)
+    if pipeline is not CURRENT:
+        for path in ("cloud.service", "related.ip", "service",
+                     "aws.cloudtrail.user_identity.principal_id"):
             assert get(doc, path) is ABSENT, path
 
 
@@ -322,7 +449,7 @@ def test_grok_failure_marks_a_pipeline_error() -> None:
     raw = build_record({"eventName": "DisableKey", "userIdentity": {
         "type": "AssumedRole", "arn": "arn:aws-us-gov:sts::111122223333:assumed-role/R/s"}},
         rng=random.Random(1), at=AT)
-    doc = to_ecs(raw, ingested=INGESTED)
+    doc = to_ecs(raw, ingested=INGESTED, integration=LEGACY)
     assert doc["event"]["kind"] == "pipeline_error"
     assert doc["error"]["message"][0].startswith(
         "Processor 'grok' with tag 'extract_user_name_from_arn' failed with message")
@@ -333,13 +460,18 @@ def test_grok_failure_marks_a_pipeline_error() -> None:
     assert "related" not in doc
 
 
-@pytest.mark.parametrize(("retain", "strings", "flattened"), [
-    (None, True, True), ("all", True, True), ("none", True, True), ("keyword", True, False),
-    ("minimal", True, False), ("flattened", False, True),
+@pytest.mark.parametrize(("pipeline", "retain", "strings", "flattened"), [
+    *[(p, r, s, f) for p in PIPELINES for r, s, f in (
+        (None, True, True), ("all", True, True), ("keyword", True, False),
+        ("minimal", True, False), ("flattened", False, True))],
+    # Up to 7.3.0 the first prune deleted "none" before the pipeline read it: like unset.
+    (LEGACY, "none", True, True), (SESSION_RELATED, "none", True, True),
+    (CURRENT, "none", False, False),
 ])
-def test_retain_modes(retain: str | None, strings: bool, flattened: bool) -> None:
+def test_retain_modes(pipeline: Pipeline, retain: str | None, strings: bool,
+                      flattened: bool) -> None:
     raw = build_record({"eventName": "DisableKey"}, rng=random.Random(1), at=AT)
-    ct = to_ecs(raw, ingested=INGESTED, retain=retain)["aws"]["cloudtrail"]
+    ct = to_ecs(raw, ingested=INGESTED, retain=retain, integration=pipeline)["aws"]["cloudtrail"]
     assert ("request_parameters" in ct) is strings
     assert ("flattened" in ct) is flattened
 
@@ -350,3 +482,61 @@ def test_long_payload_has_no_flattened_copy() -> None:
     ct = to_ecs(raw, ingested=INGESTED)["aws"]["cloudtrail"]
     assert len(ct["request_parameters"]) > 32766
     assert "request_parameters" not in ct.get("flattened", {})
+
+
+# SendCommand's response as AWS writes it: 31 keys, 9 of them empty. Elasticsearch's json
+# processor fills a HashMap with all 31 (capacity 64); the prune script removes 9 entries, which
+# never shrinks a HashMap, so the 22 left iterate in their capacity-64 bucket order.
+SEND_COMMAND_RESPONSE: dict[str, Any] = {"command": {
+    "commandId": "0c1e5a7d-3f0b-4b8e-9d1a-2b7c4e6f8a90", "documentName": "AWS-RunShellScript",
+    "documentVersion": "$DEFAULT", "comment": "", "expiresAfter": "Sep 11, 2024, 11:29:16 AM",
+    "parameters": "HIDDEN_DUE_TO_SECURITY_REASONS", "instanceIds": [],
+    "targets": [{"key": "InstanceIds", "values": ["i-0a1b2c3d4e5f60718"]}],
+    "requestedDateTime": "Sep 11, 2024, 9:29:16 AM", "status": "Pending",
+    "statusDetails": "Pending", "outputS3Region": "us-east-1", "outputS3BucketName": "",
+    "outputS3KeyPrefix": "", "maxConcurrency": "50", "maxErrors": "0", "targetCount": 0,
+    "completedCount": 0, "errorCount": 0, "deliveryTimedOutCount": 0, "serviceRole": "",
+    "notificationConfig": {"notificationArn": "", "notificationEvents": [],
+                           "notificationType": ""},
+    "cloudWatchOutputConfig": {"cloudWatchLogGroupName": "", "cloudWatchOutputEnabled": False},
+    "interactive": False, "timeoutSeconds": 3600, "clientName": "", "clientSourceId": "",
+    "alarmConfiguration": {"ignorePollAlarmFailure": False, "alarms": []},
+    "triggeredAlarms": [], "hasSendCommandSignature": False, "hasCancelCommandSignature": False,
+}}
+# The order Elasticsearch's documents show for these key names.
+SEND_COMMAND_KEY_ORDER = [
+    "interactive", "alarmConfiguration", "deliveryTimedOutCount", "targets", "targetCount",
+    "documentVersion", "maxConcurrency", "hasSendCommandSignature", "expiresAfter",
+    "hasCancelCommandSignature", "requestedDateTime", "errorCount", "documentName",
+    "completedCount", "commandId", "outputS3Region", "maxErrors", "statusDetails",
+    "timeoutSeconds", "cloudWatchOutputConfig", "parameters", "status",
+]
+
+
+def test_payload_order_uses_the_capacity_of_all_parsed_keys() -> None:
+    raw = build_record({"eventName": "SendCommand", "eventSource": "ssm.amazonaws.com"},
+                       rng=random.Random(1), at=AT)
+    raw["responseElements"] = SEND_COMMAND_RESPONSE
+    ct = to_ecs(raw, ingested=INGESTED)["aws"]["cloudtrail"]
+    command = ct["flattened"]["response_elements"]["command"]
+    assert list(command) == SEND_COMMAND_KEY_ORDER
+    assert ct["response_elements"].startswith(
+        "{command={interactive=false, alarmConfiguration={ignorePollAlarmFailure=false}, "
+        "deliveryTimedOutCount=0, targets=[{values=[i-0a1b2c3d4e5f60718], key=InstanceIds}], ")
+    assert ct["response_elements"].endswith(
+        "cloudWatchOutputConfig={cloudWatchOutputEnabled=false}, "
+        "parameters=HIDDEN_DUE_TO_SECURITY_REASONS, status=Pending}}")
+
+
+def test_default_is_the_selected_pipeline_and_mapper_for_binds_one() -> None:
+    raw = build_record({"eventName": "DisableKey", "userIdentity": {"type": "IAMUser"}},
+                       rng=random.Random(3), at=AT)
+    principal, arn = raw["userIdentity"]["principalId"], raw["userIdentity"]["arn"]
+    with using(LEGACY):
+        assert to_ecs(raw, ingested=INGESTED)["user"]["id"] == principal
+        bound_now = mapper_for()
+    assert bound_now(raw, ingested=INGESTED)["user"]["id"] == principal
+    assert mapper_for("7.0.1")(raw, ingested=INGESTED)["user"]["id"] == arn
+    assert mapper_for(SESSION_RELATED)(raw, ingested=INGESTED)["user"]["id"] == principal
+    with using(CURRENT):
+        assert to_ecs(raw, ingested=INGESTED)["user"]["id"] == arn

@@ -50,3 +50,19 @@ def test_os_without_version_has_no_full() -> None:
 def test_windows_10_version_comes_from_replacement() -> None:
     parsed = parse_user_agent("Mozilla/5.0 (Windows NT 10.0; Win64; x64)")
     assert parsed["os"] == {"name": "Windows", "version": "10", "full": "Windows 10"}
+
+
+@pytest.mark.parametrize("agent", [
+    CLIENTS["aws-cli-v2-ua2"]("kms.disable-key"),
+    CLIENTS["boto3"](""),
+    "aws-cli/2.22.1 md/awscrt#0.22.0 ua/2.0 os/linux#6.1.0-27-cloud-amd64 md/arch#aarch64",
+])
+def test_lowercase_linux_token_is_linux_without_version(agent: str) -> None:
+    # uap-core's late catch-all rule: a bare lower-case "linux" anywhere -> "Linux", no version
+    # (aws-cli v2's "os/linux#<kernel>" carries the kernel after '#', which no rule reads).
+    assert parse_user_agent(agent)["os"] == {"name": "Linux"}
+
+
+def test_capitalised_linux_rule_still_wins_over_the_catch_all() -> None:
+    parsed = parse_user_agent("aws-sdk-go/1.50.0 (go1.21.6; linux; amd64) Linux/5.10.1")
+    assert parsed["os"] == {"name": "Linux", "version": "5.10.1", "full": "Linux 5.10.1"}

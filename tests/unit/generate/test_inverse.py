@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from kmsdet.cloudtrail.integration import CURRENT, LEGACY, SESSION_RELATED, Pipeline, using
 from kmsdet.generate.inverse import invert
 from kmsdet.generate.solve import ABSENT
 
@@ -47,3 +48,35 @@ def test_inversion_refusals(values: dict, words: str) -> None:
     result = invert(values)
     assert not result.ok
     assert any(words in p for p in result.problems)
+
+
+ARN = "arn:aws:iam::111122223333:user/alice"
+
+
+@pytest.mark.parametrize(("pipeline", "values", "overrides"), [
+    (LEGACY, {"user.id": "AIDAEXAMPLE"}, {"userIdentity.principalId": "AIDAEXAMPLE"}),
+    (SESSION_RELATED, {"user.id": "AIDAEXAMPLE"}, {"userIdentity.principalId": "AIDAEXAMPLE"}),
+    (CURRENT, {"user.id": ARN}, {"userIdentity.arn": ARN}),
+    (CURRENT, {"aws.cloudtrail.user_identity.principal_id": "AIDAEXAMPLE"},
+     {"userIdentity.principalId": "AIDAEXAMPLE"}),
+    (CURRENT, {"service.name": "ec2.amazonaws.com"},
+     {"userIdentity.invokedBy": "ec2.amazonaws.com"}),
+])
+def test_inversion_follows_the_pipeline_version(pipeline: Pipeline, values: dict,
+                                                 overrides: dict) -> None:
+    result = invert(values, integration=pipeline)
+    assert result.ok, result.problems
+    assert result.overrides == overrides
+
+
+def test_current_user_id_and_arn_must_agree() -> None:
+    result = invert({"user.id": ARN, "aws.cloudtrail.user_identity.arn": ARN + "x"},
+                    integration=CURRENT)
+    assert any("different values" in p for p in result.problems)
+
+
+def test_inversion_defaults_to_the_selected_pipeline() -> None:
+    with using(LEGACY):
+        assert invert({"user.id": "AIDAX"}).overrides == {"userIdentity.principalId": "AIDAX"}
+    with using(CURRENT):
+        assert invert({"user.id": ARN}).overrides == {"userIdentity.arn": ARN}
