@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from enum import Enum
 from pathlib import Path
 from typing import Any
 
 import typer
-from rich.markup import escape
 
 from kmsdet.cli.options import OutputFormat, parse_now, write_file
 from kmsdet.cli.targets import (
@@ -29,7 +27,6 @@ from kmsdet.cli.targets import (
     es_target,
     target_options,
 )
-from kmsdet.errors import EXIT_FINDINGS, EXIT_OK
 from kmsdet.reports.console import stderr, stdout, write_json
 
 HELP = """Run every rule's test cases and storylines; compare the alerts with the expected counts.
@@ -79,7 +76,8 @@ def test(
     from kmsdet.cases.explain import explain_case
     from kmsdet.cases.runner import run_tests
     from kmsdet.cases.scenarios import run_scenarios
-    from kmsdet.reports.run_output import render_run, run_json, run_junit_cases
+    from kmsdet.reports.run_output import render_report, report_json, report_junit_cases
+    from kmsdet.reports.test_report import TestReport
     from kmsdet.rules.loader import load_rules
 
     roots = paths or [Path("rules")]
@@ -99,43 +97,16 @@ def test(
         stories = run_scenarios(rules, [p for p in roots if p.is_dir()], engine, now=run.now,
                                 seed=seed)
         fidelity = engine.failures() if hasattr(engine, "failures") else []
-    failed = bool(run.failed or fidelity or any(not s.passed for s in stories))
+    report = TestReport(run=run, stories=stories, fidelity=fidelity)
     if output_format is OutputFormat.json:
-        document = json.loads(run_json(run))
-        document["scenarios"] = [s.as_dict() for s in stories]
-        document["fidelity"] = [_fidelity_dict(c) for c in fidelity]
-        write_json(json.dumps(document, indent=2))
+        write_json(report_json(report))
     else:
-        render_run(run, stdout, explain_case)
-        _render_stories(stories)
-        _render_fidelity(fidelity)
+        render_report(report, stdout, explain_case)
     if junit:
         from kmsdet.reports.junit import junit_xml
 
-        write_file(junit, junit_xml("kmsdet test", run_junit_cases(run, explain_case)))
-    raise typer.Exit(EXIT_FINDINGS if failed else EXIT_OK)
-
-
-def _render_stories(stories: list[Any]) -> None:
-    for story in stories:
-        status = "[green]PASS[/]" if story.passed else "[red]FAIL[/]"
-        stdout.print(f"{status} storyline {escape(story.name)} [dim]({story.path})[/]")
-        for outcome in story.failures:
-            stdout.print(f"       {escape(outcome.rule.name)}: expected {outcome.expected} "
-                         f"alert(s), got {outcome.actual}")
-
-
-def _fidelity_dict(check: Any) -> dict[str, Any]:
-    return {"rule_id": check.rule_id, "run_id": check.run_id,
-            "differences": [d.render() for d in check.differences]}
-
-
-def _render_fidelity(failures: list[Any]) -> None:
-    for check in failures:
-        stdout.print(f"[red]FIDELITY[/] rule {check.rule_id}: Kibana's search differs from "
-                     "kmsdet's translation")
-        for difference in check.differences:
-            stdout.print(f"       {escape(difference.render())}")
+        write_file(junit, junit_xml("kmsdet test", report_junit_cases(report, explain_case)))
+    raise typer.Exit(report.exit_code)
 
 
 def _backend(name: BackendName, es: Any, kibana: Any):  # noqa: ANN202 - a Backend
