@@ -114,12 +114,14 @@ def deploy(
         payloads = _load_payloads(paths, info.version_tuple, enable)
         plan = plan_deploy(client, payloads, prune=prune)
         result = None if plan_only else apply_plan(client, plan, method=method)
+    requests = client.requests_sent  # every HTTP request of the command, retries included
     document = {"target": {"url": resolved.url, "space": resolved.space,
                            "name": resolved.name},
                 "kibana_version": info.version, "plan": _plan_json(plan),
                 "warnings": [f"{p.rule_id}: {w}" for p in payloads for w in p.warnings]}
+    document["requests"] = requests
     if result is not None:
-        document["result"] = _result_json(result)
+        document["result"] = _result_json(result, requests)
     if output_format is OutputFormat.json:
         write_json(_scrub(json.dumps(document, indent=2), resolved))
     else:
@@ -197,8 +199,8 @@ def _plan_json(plan: Any) -> list[dict[str, Any]]:
             for i in plan.items]
 
 
-def _result_json(result: Any) -> dict[str, Any]:
-    return {"ok": result.ok, "requests": result.requests,
+def _result_json(result: Any, requests: int) -> dict[str, Any]:
+    return {"ok": result.ok, "requests": requests,
             "rules": [{"rule_id": o.rule_id, "name": o.name, "action": o.action,
                        "status": o.status, "changed": o.changed,
                        **({"message": o.message} if o.message else {})}

@@ -10,7 +10,7 @@ turning failures into typed errors that never contain a secret.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,18 +34,28 @@ _TIMED_OUT = "timed out"
 
 
 class _KibanaRetry(Retry):
-    """urllib3 Retry that honours Retry-After on every retried status, up to a cap."""
+    """urllib3 Retry that honours Retry-After on every retried status, up to a cap, and
+    counts each retry, because every retry is one more HTTP request the user is told about."""
 
     RETRY_AFTER_STATUS_CODES = RETRY_STATUSES | {413}
     retry_after_cap: float = 30.0
+    on_retry: Callable[[], None] | None = None
 
     def get_retry_after(self, response: Any) -> float | None:
         value = super().get_retry_after(response)
         return None if value is None else min(value, self.retry_after_cap)
 
+    def increment(self, *args: Any, **kwargs: Any) -> Retry:
+        following = super().increment(*args, **kwargs)  # raises when no retry is left
+        if self.on_retry is not None:
+            self.on_retry()
+        return following
 
-def _make_retry(retries: int, backoff: float, retry_after_cap: float) -> Retry:
-    cls = type("_CappedRetry", (_KibanaRetry,), {"retry_after_cap": retry_after_cap})
+
+def _make_retry(retries: int, backoff: float, retry_after_cap: float,
+                on_retry: Callable[[], None] | None = None) -> Retry:
+    cls = type("_CappedRetry", (_KibanaRetry,), {"retry_after_cap": retry_after_cap,
+                                                  "on_retry": staticmethod(on_retry)})
     return cls(total=retries, connect=retries, read=retries, status=retries, other=0,
                redirect=0, allowed_methods=None, status_forcelist=RETRY_STATUSES,
                backoff_factor=backoff, raise_on_status=False, raise_on_redirect=False,
@@ -79,7 +89,9 @@ class KibanaClient:
         self.target = target
         self.timeout = (connect_timeout, target.timeout)
         self.session = session or requests.Session()
-        adapter = HTTPAdapter(max_retries=_make_retry(retries, backoff, retry_after_cap))
+        self.requests_sent = 0
+        adapter = HTTPAdapter(max_retries=_make_retry(retries, backoff, retry_after_cap,
+                                                      self._count_retry))
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self.session.verify = (str(target.ca_cert) if target.ca_cert
@@ -90,10 +102,12 @@ class KibanaClient:
             self.session.headers["Authorization"] = f"ApiKey {target.api_key.reveal()}"
         elif target.user and target.password:
             self.session.auth = (target.user, target.password.reveal())
-        self.requests_sent = 0
 
     def close(self) -> None:
         self.session.close()
+
+    def _count_retry(self) -> None:
+        self.requests_sent += 1
 
     def __enter__(self) -> KibanaClient:
         return self
@@ -110,7 +124,9 @@ class KibanaClient:
     def request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
                 body: Any = None, files: Mapping[str, Any] | None = None,
                 allow: Sequence[int] = ()) -> tuple[int, Any]:
-        """Send one call; return (status, parsed JSON) for 2xx and ``allow``ed statuses."""
+        """Send one call; return (status, parsed JSON) for 2xx and ``allow``ed statuses.
+
+        ``requests_sent`` grows by one per HTTP request, retries included."""
         headers = {}
         if path.startswith(("/api/detection_engine", "/api/exception_lists")):
             headers["elastic-api-version"] = API_VERSION
@@ -232,13 +248,13 @@ class KibanaClient:
             page += 1
 
     def import_rules(self, ndjson: bytes, *, overwrite: bool = True,
-                     overwrite_exceptions: bool = False) -> dict[str, Any]:
+                     overwrite_exceptions: bool = False) -> Any:
         """POST one ndjson file to _import; Kibana answers 200 even when some rules failed."""
         params = {"overwrite": _flag(overwrite),
                   "overwrite_exceptions": _flag(overwrite_exceptions)}
         files = {"file": ("rules.ndjson", ndjson, "application/ndjson")}
         _, data = self.request("POST", f"{RULES}/_import", params=params, files=files)
-        return data if isinstance(data, dict) else {}
+        return data  # checked against what was sent by kibana.deploy
 
     def bulk_action(self, action: str, ids: Sequence[str]) -> BulkResult:
         """enable/disable/delete by saved-object id; HTTP 500 with a summary is partial."""
