@@ -29,7 +29,7 @@ from kmsdet.cli.targets import (
 )
 from kmsdet.config import Target, resolve_target
 from kmsdet.errors import EXIT_FINDINGS, EXIT_OK, KmsdetError
-from kmsdet.reports.console import print_error, stdout, write_json
+from kmsdet.reports.console import report_error, stdout, write_json
 
 DEPLOY_HELP = """Deploy rules to Kibana: print the plan, then apply it.
 
@@ -60,7 +60,7 @@ FORMAT = typer.Option(OutputFormat.text, "--format", "-f",
                       help="text for people, json for machines.")
 
 
-def _guard(target: Target | None) -> Any:
+def _guard(target: Target | None, output_format: OutputFormat) -> Any:
     """Render a KmsdetError through the shared renderer, secrets scrubbed, and exit."""
 
     class _Guard:
@@ -71,7 +71,7 @@ def _guard(target: Target | None) -> Any:
             if isinstance(error, KmsdetError):
                 for secret in target.secrets if target else []:
                     error.message = error.message.replace(secret, "********")
-                print_error(error)
+                report_error(error, as_json=output_format is OutputFormat.json)
                 raise typer.Exit(error.exit_code)
             return False
 
@@ -105,11 +105,11 @@ def deploy(
     from kmsdet.kibana.plan import plan_deploy
 
     resolved: Target | None = None
-    with _guard(resolved):
+    with _guard(resolved, output_format):
         resolved = resolve_target(target_options(
             target, kibana_url, space, kibana_api_key, kibana_user, kibana_password,
             kibana_ca_cert, insecure, config))
-    with _guard(resolved), KibanaClient(resolved) as client:
+    with _guard(resolved, output_format), KibanaClient(resolved) as client:
         info = client.preflight()
         payloads = _load_payloads(paths, info.version_tuple, enable)
         plan = plan_deploy(client, payloads, prune=prune)
@@ -142,7 +142,7 @@ def export(
     from kmsdet.kibana.export import write_ndjson
     from kmsdet.kibana.payload import parse_stack_version
 
-    with _guard(None):
+    with _guard(None, output_format):
         payloads = _load_payloads(paths, parse_stack_version(stack_version), enable)
         count = write_ndjson(payloads, output)
     warnings = [f"{p.rule_id}: {w}" for p in payloads for w in p.warnings]
@@ -170,13 +170,13 @@ def pull(
     from kmsdet.kibana.pull import pull as pull_rules
 
     resolved: Target | None = None
-    with _guard(resolved):
+    with _guard(resolved, output_format):
         if tag and rule_id:
             raise UsageError("--tag and --rule-id exclude each other", field="--rule-id")
         resolved = resolve_target(target_options(
             target, kibana_url, space, kibana_api_key, kibana_user, kibana_password,
             kibana_ca_cert, insecure, config))
-    with _guard(resolved), KibanaClient(resolved) as client:
+    with _guard(resolved, output_format), KibanaClient(resolved) as client:
         result = pull_rules(client, output, tag=tag, rule_id=rule_id)
     if output_format is OutputFormat.json:
         write_json(json.dumps({"written": [str(p) for p in result.written],
