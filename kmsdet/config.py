@@ -91,6 +91,13 @@ class Target:
     name: str | None = None
     elasticsearch_url: str | None = None  # the same stack's Elasticsearch (sandbox targets)
 
+    def __post_init__(self) -> None:
+        from kmsdet.masking import register_credentials
+
+        register_credentials(api_key=self.api_key.reveal() if self.api_key else None,
+                             user=self.user,
+                             password=self.password.reveal() if self.password else None)
+
     @property
     def secrets(self) -> list[str]:
         """Every secret's text, for scrubbing outputs (tests and renderers use it)."""

@@ -61,7 +61,7 @@ FORMAT = typer.Option(OutputFormat.text, "--format", "-f",
 
 
 def _guard(target: Target | None, output_format: OutputFormat) -> Any:
-    """Render a KmsdetError through the shared renderer, secrets scrubbed, and exit."""
+    """Render a KmsdetError through the shared renderer (which masks credentials), and exit."""
 
     class _Guard:
         def __enter__(self) -> None:
@@ -69,8 +69,6 @@ def _guard(target: Target | None, output_format: OutputFormat) -> Any:
 
         def __exit__(self, kind: Any, error: Any, tb: Any) -> bool:
             if isinstance(error, KmsdetError):
-                for secret in target.secrets if target else []:
-                    error.message = error.message.replace(secret, "********")
                 report_error(error, as_json=output_format is OutputFormat.json)
                 raise typer.Exit(error.exit_code)
             return False
@@ -123,7 +121,7 @@ def deploy(
     if result is not None:
         document["result"] = _result_json(result, requests)
     if output_format is OutputFormat.json:
-        write_json(_scrub(json.dumps(document, indent=2), resolved))
+        write_json(json.dumps(document, indent=2))  # masked like every output
     else:
         _render_deploy_text(document, plan_only)
     failed = bool(plan.by_action("conflict")) or (result is not None and not result.ok)
@@ -254,8 +252,3 @@ def _change_lines(change: dict[str, Any]) -> list[str]:
     return [f"{change['field']}: {json.dumps(before, sort_keys=True)} -> "
             f"{json.dumps(after, sort_keys=True)}"]
 
-
-def _scrub(text: str, target: Target) -> str:
-    for secret in target.secrets:
-        text = text.replace(secret, "********")
-    return text

@@ -10,6 +10,7 @@ import typer
 
 from kmsdet import __version__
 from kmsdet.errors import EXIT_USAGE, KmsdetError, UsageError
+from kmsdet.masking import masked
 from kmsdet.reports.console import error_document, report_error, stderr, wants_json, write_json
 
 # Click's error base class, wherever this Typer keeps click (vendored in recent releases).
@@ -76,6 +77,7 @@ def main() -> None:
     with ``--format json`` every failure also prints a JSON error object on stdout.
     """
     as_json = wants_json(sys.argv[1:])
+    sys.stdout, sys.stderr = masked(sys.stdout), masked(sys.stderr)  # logs and warnings too
     try:
         code = app(standalone_mode=False)
     except KmsdetError as error:

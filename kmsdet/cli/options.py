@@ -7,6 +7,7 @@ from enum import Enum
 from pathlib import Path
 
 from kmsdet.errors import UsageError
+from kmsdet.masking import mask
 
 
 class OutputFormat(str, Enum):
@@ -15,10 +16,11 @@ class OutputFormat(str, Enum):
 
 
 def write_file(path: Path, text: str) -> None:
-    """Write a report file, turning OS errors into a usage error that names the path."""
+    """Write a report file, credentials masked, turning OS errors into a usage error that
+    names the path."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        path.write_text(mask(text), encoding="utf-8")
     except OSError as exc:
         raise UsageError(f"cannot write {path}: {exc.strerror}", file=str(path),
                          hint="choose a writable path") from exc

@@ -62,6 +62,11 @@ class EsTarget:
     request_timeout: float = 30.0
     source: str = "--es-url"
 
+    def __post_init__(self) -> None:
+        from kmsdet.masking import register_credentials
+
+        register_credentials(api_key=self.api_key, user=self.user, password=self.password)
+
     @classmethod
     def from_options(
         cls,

@@ -25,6 +25,7 @@ from kmsdet.kibana.errors import (
     NotKibana,
     error_for_status,
 )
+from kmsdet.masking import mask
 
 API_VERSION = "2023-10-31"
 RULES = "/api/detection_engine/rules"
@@ -137,7 +138,7 @@ class KibanaClient:
                                             timeout=self.timeout, allow_redirects=False)
         except requests.exceptions.SSLError as exc:
             raise KibanaUnreachable(f"TLS failure talking to {self.target.url}: "
-                                    f"{_scrub(type(exc).__name__, self.target)}",
+                                    f"{mask(type(exc).__name__)}",
                                     hint="pass --kibana-ca-cert with Kibana's CA, or "
                                          "--insecure for a throw-away sandbox") from None
         except requests.exceptions.RequestException as exc:
@@ -148,7 +149,7 @@ class KibanaClient:
                                         hint="Kibana may be overloaded; retry, or raise the "
                                              "target's timeout") from None
             raise KibanaUnreachable(f"cannot reach Kibana at {self.target.url}: "
-                                    f"{_scrub(reason, self.target)}",
+                                    f"{mask(reason)}",
                                     hint="check --kibana-url and that Kibana is running") from None
         return self._parse(response, method, path, allow)
 
@@ -179,7 +180,7 @@ class KibanaClient:
                             "error body)", hint="is --kibana-url Kibana's base URL?")
         error = error_for_status(status, data, method=method, path=path,
                                  space=self.target.space)
-        error.message = _scrub(error.message, self.target)
+        error.message = mask(error.message)
         raise error
 
     # -- service ------------------------------------------------------------------------------
@@ -344,8 +345,3 @@ def _reason(exc: Exception) -> str:
         return "connection refused or host not found"
     return name
 
-
-def _scrub(text: str, target: Target) -> str:
-    for secret in target.secrets:
-        text = text.replace(secret, "********")
-    return text

@@ -1,7 +1,8 @@
 """The one rich console every command renders through, and the error renderer.
 
 Output for people goes to stdout; errors go to stderr. Colour is dropped automatically when the
-output is not a terminal, so CI logs stay plain.
+output is not a terminal, so CI logs stay plain. Everything written here passes through
+:mod:`kmsdet.masking`, so no credential reaches the terminal whatever text carries it.
 """
 
 from __future__ import annotations
@@ -9,15 +10,30 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import IO, Any
 
 from rich.console import Console
 from rich.markup import escape
 
 from kmsdet.errors import KmsdetError
+from kmsdet.masking import masked
 
-stdout = Console(highlight=False, soft_wrap=True)
-stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+
+class MaskedConsole(Console):
+    """A rich Console whose every write is masked; the stream is looked up at write time, so
+    a swapped sys.stdout (tests, pagers) is honoured as rich does."""
+
+    @property
+    def file(self) -> IO[str]:
+        return masked(super().file)
+
+    @file.setter
+    def file(self, new_file: IO[str]) -> None:
+        self._file = new_file
+
+
+stdout = MaskedConsole(highlight=False, soft_wrap=True)
+stderr = MaskedConsole(stderr=True, highlight=False, soft_wrap=True)
 
 
 def print_error(error: KmsdetError) -> None:
@@ -60,5 +76,11 @@ def wants_json(argv: Sequence[str]) -> bool:
 
 
 def write_json(text: str) -> None:
-    sys.stdout.write(text + "\n")
-    sys.stdout.flush()
+    write_text(text + "\n")
+
+
+def write_text(text: str) -> None:
+    """Plain text on stdout exactly as given (no rich markup), masked."""
+    out = masked(sys.stdout)
+    out.write(text)
+    out.flush()
