@@ -99,7 +99,7 @@ def test(
         fidelity = engine.failures() if hasattr(engine, "failures") else []
     report = TestReport(run=run, stories=stories, fidelity=fidelity)
     if output_format is OutputFormat.json:
-        write_json(report_json(report))
+        write_json(report_json(report, explain_case))
     else:
         render_report(report, stdout, explain_case)
     if junit:

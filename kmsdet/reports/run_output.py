@@ -22,6 +22,7 @@ from kmsdet.reports.test_report import NOTHING_TESTED, TestReport
 
 Explainer = Callable[[CaseResult], list[str]]
 MAX_EVENTS_SHOWN = 20
+MAX_EXPLAIN_LINES = 40
 
 
 def run_json(run: TestRun) -> str:
@@ -40,8 +41,10 @@ def run_json(run: TestRun) -> str:
     }, indent=2)
 
 
-def failure_details(result: CaseResult, explain: Explainer | None = None) -> list[str]:
-    """Why a case failed: the counts, the events, and which parts of the query held."""
+def failure_details(result: CaseResult, explain: Explainer | None = None, *,
+                    max_explain_lines: int | None = MAX_EXPLAIN_LINES) -> list[str]:
+    """Why a case failed: the counts, the events, and which parts of the query held (capped
+    per event unless ``max_explain_lines`` is None)."""
     verb = "fire" if result.expected else "stay quiet"
     lines = [f"expected {result.expected} alert(s), got {result.actual}: the rule should "
              f"{verb} on this case ({result.cases_file}:{result.case_line or 0})"]
@@ -54,8 +57,36 @@ def failure_details(result: CaseResult, explain: Explainer | None = None) -> lis
         mark = "ALERT" if id(doc) in alerted else "no alert"
         lines.append(f"  event {i}: {event_summary(doc)} -> {mark}")
     if explain is not None and len(result.documents) <= MAX_EVENTS_SHOWN:
-        lines.extend(f"  {line}" for line in explain(result))
+        explanation = explain(result)
+        if max_explain_lines is not None:
+            explanation = cap_explanation(explanation, max_explain_lines)
+        lines.extend(f"  {line}" for line in explanation)
     return lines
+
+
+def cap_explanation(lines: list[str], limit: int) -> list[str]:
+    """At most ``limit`` lines of each event's clause-by-clause explanation, then how many
+    were left out: a query of thousands of clauses would otherwise print megabytes."""
+    out: list[str] = []
+    shown = hidden = 0
+
+    def close() -> None:
+        if hidden:
+            out.append(f"  ... {hidden:,} more line(s) of this explanation left out "
+                       "(--format json has them all)")
+
+    for line in lines:
+        if not line.startswith(" "):  # "event N against the query:" starts a new block
+            close()
+            shown = hidden = 0
+            out.append(line)
+        elif shown < limit:
+            shown += 1
+            out.append(line)
+        else:
+            hidden += 1
+    close()
+    return out
 
 
 def storyline_failure_details(story: ScenarioResult) -> list[str]:
@@ -92,9 +123,13 @@ def fidelity_json(check: Any) -> dict[str, Any]:
             "differences": [d.render() for d in check.differences]}
 
 
-def report_json(report: TestReport) -> str:
-    """The run as one JSON document; ``passed``/``failed`` count cases and storylines."""
+def report_json(report: TestReport, explain: Explainer | None = None) -> str:
+    """The run as one JSON document; ``passed``/``failed`` count cases and storylines, and
+    each failed case carries its full failure details (never capped)."""
     document = json.loads(run_json(report.run))
+    for entry, result in zip(document["results"], report.run.results, strict=True):
+        if not result.passed:
+            entry["details"] = failure_details(result, explain, max_explain_lines=None)
     document.update({
         "scenarios": [storyline_json(s) for s in report.stories],
         "fidelity": [fidelity_json(c) for c in report.fidelity],
@@ -137,7 +172,7 @@ def render_report(report: TestReport, console: Console,
     for problem in report.problems():
         console.print(f"[red]{escape(problem)}[/]")
     verdict = "[green]ok[/]" if report.ok else "[red]failed[/]"
-    console.print(f"{report.tests} tests on the {run.backend} backend "
+    console.print(f"{_count(report.tests, 'test')} on the {run.backend} backend "
                   f"({_count(len(run.results), 'case')}, "
                   f"{_count(len(report.stories), 'storyline')}): {report.passed} passed, "
                   f"{report.failed} failed: {verdict}")

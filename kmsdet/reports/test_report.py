@@ -26,6 +26,7 @@ def is_baseline(result: CaseResult) -> bool:
 
 @dataclass
 class TestReport:
+    __test__ = False  # not a pytest class, whatever its name
     run: TestRun
     stories: list[ScenarioResult] = field(default_factory=list)
     fidelity: Sequence[Any] = ()  # kibana backend: checks with differences
