@@ -38,7 +38,9 @@ def lint(
             codes = ", ".join((check.code, *getattr(check, "extra_codes", ())))
             stdout.print(f"{codes:<28} {check.severity.value:<8} {check.summary}")
         raise typer.Exit(EXIT_OK)
-    report = lint_paths(paths or [Path("rules")], strict=strict)
+    from kmsdet.cases.loader import lint_targets
+
+    report = lint_paths(lint_targets(paths or [Path("rules")]), strict=strict)
     if output_format is OutputFormat.json:
         from kmsdet.reports.lint_output import lint_json
 
