@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from kmsdet.errors import EnvironmentProblem, InputError, UsageError
+from kmsdet.errors import InputError, UsageError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -175,7 +175,7 @@ def _refuse_if_readable_by_others(path: Path) -> None:
         return
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & 0o077:
-        raise EnvironmentProblem(
+        raise InputError(  # the file is bad input (exit 2), not an unreachable service
             f"config file holds a secret but is accessible to other users (mode {mode:o})",
             file=str(path),
             hint=f"run: chmod 600 {path}  (or keep the secret in an environment variable "

@@ -75,6 +75,11 @@ def wants_json(argv: Sequence[str]) -> bool:
     return False
 
 
+def plural(n: int, noun: str) -> str:
+    """``1 file``, ``2 files``: counts in summaries read as written by a person."""
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
+
+
 def write_json(text: str) -> None:
     write_text(text + "\n")
 

@@ -17,6 +17,7 @@ from rich.markup import escape
 from kmsdet.cases.events import event_summary
 from kmsdet.cases.runner import CaseResult, TestRun
 from kmsdet.cases.scenarios import ScenarioResult
+from kmsdet.reports.console import plural
 from kmsdet.reports.junit import JUnitCase
 from kmsdet.reports.test_report import NOTHING_TESTED, TestReport
 
@@ -172,14 +173,10 @@ def render_report(report: TestReport, console: Console,
     for problem in report.problems():
         console.print(f"[red]{escape(problem)}[/]")
     verdict = "[green]ok[/]" if report.ok else "[red]failed[/]"
-    console.print(f"{_count(report.tests, 'test')} on the {run.backend} backend "
-                  f"({_count(len(run.results), 'case')}, "
-                  f"{_count(len(report.stories), 'storyline')}): {report.passed} passed, "
+    console.print(f"{plural(report.tests, 'test')} on the {run.backend} backend "
+                  f"({plural(len(run.results), 'case')}, "
+                  f"{plural(len(report.stories), 'storyline')}): {report.passed} passed, "
                   f"{report.failed} failed: {verdict}")
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def report_junit_cases(report: TestReport,

@@ -21,9 +21,7 @@ def test_readme_coverage_block_matches_the_rules() -> None:
 
 
 def test_readme_says_what_make_test_needs_and_fetches() -> None:
-    from pathlib import Path
-
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
     quick_start = readme.split("## What `make test-rules` does")[0]
     for fact in ("Maven Central", "JDK 17+", "Maven", "112 MB", "PYTHON=python3.12"):
         assert fact in quick_start, fact
