@@ -11,6 +11,16 @@ BASELINE ?= 10000
 
 .PHONY: help install lint test test-rules fmt check bench clean es-up es-down sandbox-test
 
+# Every target but these needs .venv: check PYTHON first (3.10 to 3.13), and drop a .venv that
+# another Python made, so that `make test PYTHON=python3.12` after a failed run just works.
+NO_VENV_GOALS := help clean es-up es-down
+ifneq ($(filter-out $(NO_VENV_GOALS),$(or $(MAKECMDGOALS),help)),)
+VENV_PYTHON := $(shell $(PYTHON) scripts/venv_python.py $(VENV) >&2 && echo ok)
+ifneq ($(VENV_PYTHON),ok)
+$(error PYTHON=$(PYTHON) cannot build $(VENV) (see above); e.g. make $(MAKECMDGOALS) PYTHON=python3.12)
+endif
+endif
+
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from kmsdet.errors import EnvironmentProblem, InputError, UsageError
+from kmsdet.errors import InputError, UsageError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -90,6 +90,13 @@ class Target:
     timeout: float = 30.0
     name: str | None = None
     elasticsearch_url: str | None = None  # the same stack's Elasticsearch (sandbox targets)
+
+    def __post_init__(self) -> None:
+        from kmsdet.masking import register_credentials
+
+        register_credentials(api_key=self.api_key.reveal() if self.api_key else None,
+                             user=self.user,
+                             password=self.password.reveal() if self.password else None)
 
     @property
     def secrets(self) -> list[str]:
@@ -195,7 +202,7 @@ def _refuse_if_readable_by_others(path: Path) -> None:
         return
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & 0o077:
-        raise EnvironmentProblem(
+        raise InputError(  # the file is bad input (exit 2), not an unreachable service
             f"config file holds a secret but is accessible to other users (mode {mode:o})",
             file=str(path),
             hint=f"run: chmod 600 {path}  (or keep the secret in an environment variable "

@@ -25,7 +25,7 @@ from kmsdet.backends.base import (
 )
 from kmsdet.backends.documents import first_value
 from kmsdet.errors import InputError
-from kmsdet.es.client import EsTarget, connect, translate_errors
+from kmsdet.es.client import EsTarget, connect, root_cause, translate_errors
 from kmsdet.es.rule_types import new_terms_alerts, threshold_alerts
 from kmsdet.es.search import RuleSearch, rule_query, rule_search
 from kmsdet.es.seed import SeedReport, prepare_target, seed_documents
@@ -169,13 +169,21 @@ class ElasticsearchBackend(Backend):
 
 
 def _rejected(rule: Rule, error: Any) -> InputError:
-    """The cluster refused a rule's search: name the rule and the cluster's reason."""
-    reason = error.get("reason") if isinstance(error, Mapping) else error
-    caused = error.get("caused_by", {}) if isinstance(error, Mapping) else {}
-    detail = caused.get("reason") if isinstance(caused, Mapping) else None
+    """The cluster refused a rule's search: name the rule and the cluster's root cause."""
+    kind, reason = root_cause(error)
+    if kind in _TOO_MANY_CLAUSES or "maxClauseCount" in reason:
+        hint = ("the query expands to more clauses than the node allows (maxClauseCount); "
+                "`kmsdet lint` counts them (KD350): split the values over several rules")
+    elif kind in _MAPPING_ERRORS:
+        hint = "the translated query does not fit the index mappings"
+    else:
+        hint = "Elasticsearch's reason above says what it refused"
     return InputError(
-        f"Elasticsearch rejected the search of '{rule.name}': {reason}"
-        + (f" ({detail})" if detail else ""),
-        file=str(rule.source.path), field="rule.query",
-        hint="the translated query does not fit the index mappings")
+        f"Elasticsearch rejected the search of '{rule.name}': "
+        + (f"{kind}: {reason}" if kind else reason),
+        file=str(rule.source.path), field="rule.query", hint=hint)
 
+
+_TOO_MANY_CLAUSES = frozenset({"too_many_clauses", "too_many_nested_clauses"})
+_MAPPING_ERRORS = frozenset({"query_shard_exception", "illegal_argument_exception",
+                             "number_format_exception", "mapper_parsing_exception"})

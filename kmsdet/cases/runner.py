@@ -82,12 +82,25 @@ def plan_executions(rules: Sequence[Rule], *, now: datetime, seed: int,
     return results, executions, missing
 
 
+def check_queries_parse(rules: Sequence[Rule]) -> None:
+    """Parse every KQL query up front: a rule without cases is never run, and its broken query
+    would otherwise pass unnoticed while the run reports ok."""
+    from kmsdet.kql.parser import parse
+    from kmsdet.rules.query_errors import located_in_rule
+
+    for rule in rules:
+        if rule.rule.language == "kuery" and rule.rule.query:
+            with located_in_rule(rule):
+                parse(rule.rule.query)
+
+
 def run_tests(rules: Sequence[Rule], backend: Backend, *, now: datetime | None = None,
               seed: int = 0, baseline: int = 0) -> TestRun:
     """Every case of every rule on ``backend``; ``now`` defaults to the current time.
 
     With ``baseline`` > 0 every rule also runs over that many benign events and must stay quiet.
     """
+    check_queries_parse(rules)
     when = now or datetime.now(timezone.utc).replace(microsecond=0)
     prefix = f"kmsdet-{uuid.uuid4().hex[:12]}"
     results, executions, missing = plan_executions(rules, now=when, seed=seed, run_prefix=prefix)

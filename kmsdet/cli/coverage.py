@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from kmsdet.cli.options import write_file
+from kmsdet.reports.console import write_text
 
 HELP = """Show what the rules cover: KMS management APIs and ATT&CK techniques.
 
@@ -56,4 +57,4 @@ def coverage(
     if output:
         write_file(output, text)
     else:
-        typer.echo(text, nl=False)
+        write_text(text)

@@ -17,6 +17,7 @@ from kmsdet.cli.options import (
     apply_aws_integration,
 )
 from kmsdet.errors import EXIT_FINDINGS, EXIT_OK
+from kmsdet.reports.console import write_json
 
 HELP = """Generate must-fire events and near misses from a rule's query.
 
@@ -56,7 +57,8 @@ def generate(
     if output_format is OutputFormat.json:
         from kmsdet.generate.report import as_json
 
-        typer.echo(json.dumps(as_json(result, written, raw=raw), indent=2, default=str))
+        write_json(json.dumps(as_json(result, written, raw=raw), indent=2,
+                              default=str))
     else:
         from kmsdet.generate.report import render_text
         from kmsdet.reports.console import stdout

@@ -29,7 +29,7 @@ from kmsdet.cli.targets import (
 )
 from kmsdet.config import Target, resolve_target
 from kmsdet.errors import EXIT_FINDINGS, EXIT_OK, KmsdetError
-from kmsdet.reports.console import print_error, stdout, write_json
+from kmsdet.reports.console import report_error, stdout, write_json
 
 DEPLOY_HELP = """Deploy rules to Kibana: print the plan, then apply it.
 
@@ -60,8 +60,8 @@ FORMAT = typer.Option(OutputFormat.text, "--format", "-f",
                       help="text for people, json for machines.")
 
 
-def _guard(target: Target | None) -> Any:
-    """Render a KmsdetError through the shared renderer, secrets scrubbed, and exit."""
+def _guard(target: Target | None, output_format: OutputFormat) -> Any:
+    """Render a KmsdetError through the shared renderer (which masks credentials), and exit."""
 
     class _Guard:
         def __enter__(self) -> None:
@@ -69,9 +69,7 @@ def _guard(target: Target | None) -> Any:
 
         def __exit__(self, kind: Any, error: Any, tb: Any) -> bool:
             if isinstance(error, KmsdetError):
-                for secret in target.secrets if target else []:
-                    error.message = error.message.replace(secret, "********")
-                print_error(error)
+                report_error(error, as_json=output_format is OutputFormat.json)
                 raise typer.Exit(error.exit_code)
             return False
 
@@ -105,23 +103,25 @@ def deploy(
     from kmsdet.kibana.plan import plan_deploy
 
     resolved: Target | None = None
-    with _guard(resolved):
+    with _guard(resolved, output_format):
         resolved = resolve_target(target_options(
             target, kibana_url, space, kibana_api_key, kibana_user, kibana_password,
             kibana_ca_cert, insecure, config))
-    with _guard(resolved), KibanaClient(resolved) as client:
+    with _guard(resolved, output_format), KibanaClient(resolved) as client:
         info = client.preflight()
         payloads = _load_payloads(paths, info.version_tuple, enable)
         plan = plan_deploy(client, payloads, prune=prune)
         result = None if plan_only else apply_plan(client, plan, method=method)
+    requests = client.requests_sent  # every HTTP request of the command, retries included
     document = {"target": {"url": resolved.url, "space": resolved.space,
                            "name": resolved.name},
                 "kibana_version": info.version, "plan": _plan_json(plan),
                 "warnings": [f"{p.rule_id}: {w}" for p in payloads for w in p.warnings]}
+    document["requests"] = requests
     if result is not None:
-        document["result"] = _result_json(result)
+        document["result"] = _result_json(result, requests)
     if output_format is OutputFormat.json:
-        write_json(_scrub(json.dumps(document, indent=2), resolved))
+        write_json(json.dumps(document, indent=2))  # masked like every output
     else:
         _render_deploy_text(document, plan_only)
     failed = bool(plan.by_action("conflict")) or (result is not None and not result.ok)
@@ -140,7 +140,7 @@ def export(
     from kmsdet.kibana.export import write_ndjson
     from kmsdet.kibana.payload import parse_stack_version
 
-    with _guard(None):
+    with _guard(None, output_format):
         payloads = _load_payloads(paths, parse_stack_version(stack_version), enable)
         count = write_ndjson(payloads, output)
     warnings = [f"{p.rule_id}: {w}" for p in payloads for w in p.warnings]
@@ -168,13 +168,13 @@ def pull(
     from kmsdet.kibana.pull import pull as pull_rules
 
     resolved: Target | None = None
-    with _guard(resolved):
+    with _guard(resolved, output_format):
         if tag and rule_id:
             raise UsageError("--tag and --rule-id exclude each other", field="--rule-id")
         resolved = resolve_target(target_options(
             target, kibana_url, space, kibana_api_key, kibana_user, kibana_password,
             kibana_ca_cert, insecure, config))
-    with _guard(resolved), KibanaClient(resolved) as client:
+    with _guard(resolved, output_format), KibanaClient(resolved) as client:
         result = pull_rules(client, output, tag=tag, rule_id=rule_id)
     if output_format is OutputFormat.json:
         write_json(json.dumps({"written": [str(p) for p in result.written],
@@ -197,8 +197,8 @@ def _plan_json(plan: Any) -> list[dict[str, Any]]:
             for i in plan.items]
 
 
-def _result_json(result: Any) -> dict[str, Any]:
-    return {"ok": result.ok, "requests": result.requests,
+def _result_json(result: Any, requests: int) -> dict[str, Any]:
+    return {"ok": result.ok, "requests": requests,
             "rules": [{"rule_id": o.rule_id, "name": o.name, "action": o.action,
                        "status": o.status, "changed": o.changed,
                        **({"message": o.message} if o.message else {})}
@@ -252,8 +252,3 @@ def _change_lines(change: dict[str, Any]) -> list[str]:
     return [f"{change['field']}: {json.dumps(before, sort_keys=True)} -> "
             f"{json.dumps(after, sort_keys=True)}"]
 
-
-def _scrub(text: str, target: Target) -> str:
-    for secret in target.secrets:
-        text = text.replace(secret, "********")
-    return text

@@ -8,13 +8,14 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from kmsdet.cli.options import OutputFormat
+from kmsdet.cli.options import OutputFormat, query_argument
 from kmsdet.errors import EXIT_FINDINGS, EXIT_OK
 from kmsdet.reports.console import stdout, write_json
 
 app = typer.Typer(help="Parse, check, translate and evaluate KQL as Kibana does.",
                   no_args_is_help=True)
 
+QUERY_HELP = "The KQL query; - reads it from standard input, @FILE from a file."
 INDEX_HELP = "Index pattern whose field schema applies (repeatable), e.g. logs-aws.cloudtrail-*."
 
 
@@ -28,7 +29,7 @@ def _schema(index: list[str] | None):  # noqa: ANN202 - FieldSchema | None
 
 @app.command("check")
 def check(
-    query: str = typer.Argument(..., help="The KQL query."),
+    query: str = typer.Argument(..., help=QUERY_HELP),
     index: list[str] = typer.Option(None, "--index", "-i", help=INDEX_HELP),
     output_format: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f"),
 ) -> None:
@@ -42,6 +43,7 @@ def check(
     from kmsdet.kql.parser import parse
     from kmsdet.kql.schema_check import check_query
 
+    query = query_argument(query)
     findings: list[dict[str, object]] = []
     try:
         node = parse(query)
@@ -74,7 +76,7 @@ def check(
 
 @app.command("dsl")
 def dsl(
-    query: str = typer.Argument(..., help="The KQL query."),
+    query: str = typer.Argument(..., help=QUERY_HELP),
     index: list[str] = typer.Option(None, "--index", "-i", help=INDEX_HELP),
 ) -> None:
     """Print the Elasticsearch query Kibana's detection engine would run for a query.
@@ -83,16 +85,18 @@ def dsl(
     data view.
 
     Example: kmsdet kql dsl 'event.action: (DisableKey or ScheduleKeyDeletion)' -i 'logs-*'
+    or, for a query too long for the command line: kmsdet kql dsl @query.kql (or - for stdin)
     """
     from kmsdet.kql.dsl import build_es_query
     from kmsdet.kql.parser import parse
 
-    write_json(json.dumps(build_es_query(parse(query), _schema(index)), indent=2))
+    tree = parse(query_argument(query))
+    write_json(json.dumps(build_es_query(tree, _schema(index)), indent=2))
 
 
 @app.command("match")
 def match(
-    query: str = typer.Argument(..., help="The KQL query."),
+    query: str = typer.Argument(..., help=QUERY_HELP),
     doc: Path = typer.Option(..., "--doc", "-d", help="A JSON document, or ndjson of many."),
     index: list[str] = typer.Option(None, "--index", "-i", help=INDEX_HELP),
     output_format: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f"),
@@ -105,7 +109,7 @@ def match(
     from kmsdet.kql.matcher import compile_query
     from kmsdet.kql.parser import parse
 
-    matcher = compile_query(parse(query), _schema(index))
+    matcher = compile_query(parse(query_argument(query)), _schema(index))
     for i, document in enumerate(read_json_documents(doc)):
         matched = bool(matcher(document))
         if output_format is OutputFormat.json:

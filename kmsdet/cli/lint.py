@@ -32,13 +32,22 @@ def lint(
 
     checks = all_checks()
     if list_checks:
-        for code, summary in LOAD_CODES.items():
-            stdout.print(f"{code:<28} {'error':<8} {summary}")
-        for check in checks:
-            codes = ", ".join((check.code, *getattr(check, "extra_codes", ())))
-            stdout.print(f"{codes:<28} {check.severity.value:<8} {check.summary}")
+        import json
+
+        from kmsdet.reports.lint_output import check_list
+
+        rows = check_list(LOAD_CODES, checks)
+        if output_format is OutputFormat.json:
+            write_json(json.dumps({"checks": rows}, indent=2))
+        else:
+            for row in rows:
+                codes = ", ".join(str(c) for c in row["codes"])  # type: ignore[attr-defined]
+                stdout.print(f"{codes:<28} {row['severity']:<8} {row['summary']}",
+                             markup=False)
         raise typer.Exit(EXIT_OK)
-    report = lint_paths(paths or [Path("rules")], strict=strict)
+    from kmsdet.cases.loader import lint_targets
+
+    report = lint_paths(lint_targets(paths or [Path("rules")]), strict=strict)
     if output_format is OutputFormat.json:
         from kmsdet.reports.lint_output import lint_json
 

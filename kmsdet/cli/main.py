@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 
 import typer
 
 from kmsdet import __version__
-from kmsdet.errors import EXIT_USAGE, KmsdetError
-from kmsdet.reports.console import print_error, stderr
+from kmsdet.errors import EXIT_USAGE, KmsdetError, UsageError
+from kmsdet.masking import masked
+from kmsdet.reports.console import error_document, report_error, stderr, wants_json, write_json
+
+# Click's error base class, wherever this Typer keeps click (vendored in recent releases).
+_CLICK_ERROR: type[Exception] = next(
+    c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
 
 app = typer.Typer(
     name="kmsdet",
@@ -65,18 +71,42 @@ _register()
 
 
 def main() -> None:
-    """Console entry point: renders every KmsdetError in one place, never a traceback."""
+    """Console entry point: renders every KmsdetError in one place, never a traceback.
+
+    Click runs without its standalone mode so that its own usage errors pass through here too:
+    with ``--format json`` every failure also prints a JSON error object on stdout.
+    """
+    as_json = wants_json(sys.argv[1:])
+    sys.stdout, sys.stderr = masked(sys.stdout), masked(sys.stderr)  # logs and warnings too
     try:
-        app()
+        code = app(standalone_mode=False)
     except KmsdetError as error:
-        print_error(error)
+        report_error(error, as_json=as_json)
         sys.exit(error.exit_code)
-    except KeyboardInterrupt:
+    except _CLICK_ERROR as error:
+        _show_click_error(error)
+        if as_json and type(error).__name__ != "NoArgsIsHelpError":
+            message = error.format_message()  # type: ignore[attr-defined]
+            write_json(json.dumps(error_document(UsageError(message)), indent=2))
+        sys.exit(error.exit_code)  # type: ignore[attr-defined]
+    except (KeyboardInterrupt, typer.Abort):
         stderr.print("interrupted")
         sys.exit(130)
     except Exception as error:  # noqa: BLE001 - the last line of defence against tracebacks
         if os.environ.get("KMSDET_DEBUG"):
             raise
-        stderr.print(f"internal error: {type(error).__name__}: {error}\n"
-                     "  hint: rerun with KMSDET_DEBUG=1 for a traceback, and report it")
+        report_error(UsageError(f"internal error: {type(error).__name__}: {error}",
+                                hint="rerun with KMSDET_DEBUG=1 for a traceback, and report "
+                                     "it"), as_json=as_json)
         sys.exit(EXIT_USAGE)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _show_click_error(error: Exception) -> None:
+    """Click's usage error as Typer shows it in standalone mode."""
+    if type(error).__name__ == "NoArgsIsHelpError":
+        error.show()  # type: ignore[attr-defined] - prints the help
+        return
+    from typer import rich_utils
+
+    rich_utils.rich_format_error(error)  # type: ignore[arg-type]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import sys
 from datetime import datetime, timezone
 from enum import Enum
 from pathlib import Path
@@ -11,6 +13,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from kmsdet.errors import UsageError
+from kmsdet.masking import mask
 
 if TYPE_CHECKING:
     from kmsdet.cloudtrail.integration import Pipeline
@@ -28,10 +31,11 @@ class OutputFormat(str, Enum):
 
 
 def write_file(path: Path, text: str) -> None:
-    """Write a report file, turning OS errors into a usage error that names the path."""
+    """Write a report file, credentials masked, turning OS errors into a usage error that
+    names the path."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        path.write_text(mask(text), encoding="utf-8")
     except OSError as exc:
         raise UsageError(f"cannot write {path}: {exc.strerror}", file=str(path),
                          hint="choose a writable path") from exc
@@ -86,3 +90,32 @@ def apply_aws_integration(option: str | None, config_file: Path | None = None, *
 
     select_geoip(open_geoip(geoip_db))
     return pipelines
+_QUERY_AT_FIELD = re.compile(r"@[\w.]+\s*(?::|<|>)")
+
+
+def query_argument(text: str) -> str:
+    """A query given on the command line: ``-`` reads standard input, ``@FILE`` reads the file
+    (a query too long for an argument list fits either), anything else is the query itself.
+
+    ``@timestamp >= now-1d`` is a query, not a file: an ``@`` word followed by ``:``, ``<`` or
+    ``>`` is read as a field unless a file of that name exists.
+    """
+    if text == "-":
+        query = sys.stdin.read()
+        if not query.strip():
+            raise UsageError("'-' reads the query from standard input, which was empty",
+                             field="QUERY", hint="pipe the query in: kmsdet kql check - < q.kql")
+        return query
+    if not text.startswith("@"):
+        return text
+    path = Path(text[1:])
+    if not path.is_file():
+        if _QUERY_AT_FIELD.match(text):
+            return text
+        raise UsageError(f"no such query file: {path}", file=str(path), field="QUERY",
+                         hint="@FILE reads the query from FILE; check the path")
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read query file {path}: {exc}", file=str(path),
+                         field="QUERY") from exc

@@ -11,7 +11,7 @@ from rich.live import Live
 from rich.table import Table
 
 from kmsdet.errors import EXIT_FINDINGS, EXIT_OK
-from kmsdet.reports.console import stdout
+from kmsdet.reports.console import stdout, write_json, write_text
 
 if TYPE_CHECKING:  # the Docker SDK is imported only when a sandbox command runs
     from kmsdet.sandbox.health import ServiceProgress
@@ -112,7 +112,7 @@ def status(project_dir: Path | None = ProjectDir, project: str | None = ProjectN
                             "health": c.health, "exit_code": c.exit_code,
                             "ports": [str(p) for p in c.ports]} for c in report.containers],
         }
-        typer.echo(json.dumps(payload, indent=2))
+        write_json(json.dumps(payload, indent=2))
     elif not report.running:
         stdout.print(f"sandbox (project {report.project}) is not running; start it with "
                      "kmsdet sandbox up")
@@ -131,7 +131,7 @@ def logs(service: str | None = typer.Argument(None, help="setup, es01 or kibana 
          project_dir: Path | None = ProjectDir, project: str | None = ProjectName) -> None:
     sandbox = _sandbox(project_dir, project, required=False)
     for line in sandbox.logs(service, tail=tail or None, follow=follow, timestamps=timestamps):
-        typer.echo(line)
+        write_text(line + "\n")
 
 
 @app.command(help="Stop and remove the sandbox's containers and network; data volumes are "

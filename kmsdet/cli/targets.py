@@ -40,8 +40,8 @@ API_KEY = typer.Option(None, "--kibana-api-key", help="Encoded API key (env "
 USER = typer.Option(None, "--kibana-user", help="User name (env KMSDET_KIBANA_USER).",
                     rich_help_panel=_TARGET_PANEL)
 PASSWORD = typer.Option(None, "--kibana-password", help="Password (env "
-                        "KMSDET_KIBANA_PASSWORD).", rich_help_panel=_TARGET_PANEL,
-                        show_default=False)
+                        "KMSDET_KIBANA_PASSWORD). Prefer the env var: options show in "
+                        "process lists.", rich_help_panel=_TARGET_PANEL, show_default=False)
 CA_CERT = typer.Option(None, "--kibana-ca-cert", help="CA bundle for Kibana's TLS "
                        "certificate (env KMSDET_KIBANA_CA_CERT).",
                        rich_help_panel=_TARGET_PANEL)
@@ -55,11 +55,13 @@ CONFIG = typer.Option(None, "--config", help="Config file of named targets (defa
 _ES_PANEL = "Elasticsearch target"
 ES_URL = typer.Option(None, "--es-url", help="Elasticsearch URL (env KMSDET_ES_URL; default: "
                       "the node of make es-up).", rich_help_panel=_ES_PANEL)
-ES_API_KEY = typer.Option(None, "--es-api-key", help="Encoded API key (env KMSDET_ES_API_KEY).",
+ES_API_KEY = typer.Option(None, "--es-api-key", help="Encoded API key (env KMSDET_ES_API_KEY). "
+                          "Prefer the env var: options show in process lists.",
                           rich_help_panel=_ES_PANEL, show_default=False)
 ES_USER = typer.Option(None, "--es-user", help="User name (env KMSDET_ES_USER).",
                        rich_help_panel=_ES_PANEL)
-ES_PASSWORD = typer.Option(None, "--es-password", help="Password (env KMSDET_ES_PASSWORD).",
+ES_PASSWORD = typer.Option(None, "--es-password", help="Password (env KMSDET_ES_PASSWORD). "
+                           "Prefer the env var: options show in process lists.",
                            rich_help_panel=_ES_PANEL, show_default=False)
 ES_CA_CERT = typer.Option(None, "--es-ca-cert", help="CA bundle for Elasticsearch's TLS "
                           "certificate (env KMSDET_ES_CA_CERT).", rich_help_panel=_ES_PANEL)

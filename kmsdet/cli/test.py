@@ -48,10 +48,6 @@ the given folders. Exit 0 when everything passes, 1 on any failure (or, on the k
 any difference between Kibana's search and kmsdet's), 2 on bad input, 3 when a service is
 unreachable.
 
-With --aws-integration all, every case runs once per emulated AWS integration pipeline
-version, and a rule whose cases pass on one version and fail on another is reported by name
-with the document fields that moved.
-
 Example: kmsdet test rules/ --junit rule-tests.xml --baseline 10000
 """
 
@@ -95,7 +91,8 @@ def test(
     from kmsdet.cases.explain import explain_case
     from kmsdet.cases.runner import run_tests
     from kmsdet.cases.scenarios import run_scenarios
-    from kmsdet.reports.run_output import render_run, run_json, run_junit_cases
+    from kmsdet.reports.run_output import render_report, report_json, report_junit_cases
+    from kmsdet.reports.test_report import TestReport
     from kmsdet.rules.loader import load_rules
 
     roots = paths or [Path("rules")]
@@ -121,21 +118,16 @@ def test(
         stories = run_scenarios(rules, [p for p in roots if p.is_dir()], engine, now=run.now,
                                 seed=seed)
         fidelity = engine.failures() if hasattr(engine, "failures") else []
-    failed = bool(run.failed or fidelity or any(not s.passed for s in stories))
+    report = TestReport(run=run, stories=stories, fidelity=fidelity)
     if output_format is OutputFormat.json:
-        document = json.loads(run_json(run))
-        document["scenarios"] = [s.as_dict() for s in stories]
-        document["fidelity"] = [_fidelity_dict(c) for c in fidelity]
-        write_json(json.dumps(document, indent=2))
+        write_json(report_json(report, explain_case))
     else:
-        render_run(run, stdout, explain_case)
-        _render_stories(stories)
-        _render_fidelity(fidelity)
+        render_report(report, stdout, explain_case)
     if junit:
         from kmsdet.reports.junit import junit_xml
 
-        write_file(junit, junit_xml("kmsdet test", run_junit_cases(run, explain_case)))
-    raise typer.Exit(EXIT_FINDINGS if failed else EXIT_OK)
+        write_file(junit, junit_xml("kmsdet test", report_junit_cases(report, explain_case)))
+    raise typer.Exit(report.exit_code)
 
 
 def _test_every_version(pipelines: tuple[Any, ...], rules: list[Any], roots: list[Path],
@@ -147,9 +139,10 @@ def _test_every_version(pipelines: tuple[Any, ...], rules: list[Any], roots: lis
     from kmsdet.cases.scenarios import run_scenarios
     from kmsdet.cases.versions import compare_runs
     from kmsdet.cloudtrail.integration import using
-    from kmsdet.reports.run_output import run_junit_cases
+    from kmsdet.reports.run_output import render_report, report_json, report_junit_cases
+    from kmsdet.reports.test_report import TestReport
 
-    runs, stories_by, junit_cases, failed = [], {}, [], False
+    reports, junit_cases = [], []
     for pipeline in pipelines:
         with using(pipeline), make_backend() as engine, \
                 stderr.status(f"running {len(rules)} rules, AWS integration {pipeline.name} ..."):
@@ -158,31 +151,22 @@ def _test_every_version(pipelines: tuple[Any, ...], rules: list[Any], roots: lis
             stories = run_scenarios(rules, [p for p in roots if p.is_dir()], engine, now=now,
                                     seed=seed)
             fidelity = engine.failures() if hasattr(engine, "failures") else []
-        runs.append((pipeline, run))
-        stories_by[pipeline.name] = stories
-        failed = failed or bool(run.failed or fidelity or any(not s.passed for s in stories))
+        report = TestReport(run=run, stories=stories, fidelity=fidelity)
+        reports.append((pipeline, report))
         junit_cases += [replace(c, classname=f"{c.classname}[aws {pipeline.name}]")
-                        for c in run_junit_cases(run, explain_case)]
-    differences = compare_runs(runs)
+                        for c in report_junit_cases(report, explain_case)]
+    differences = compare_runs([(p, r.run) for p, r in reports])
+    failed = bool(differences) or any(r.exit_code for _, r in reports)
     if output_format is OutputFormat.json:
         write_json(json.dumps({
-            "versions": {p.name: {"passed": r.passed, "failed": r.failed,
-                                  "scenarios": [s.as_dict() for s in stories_by[p.name]]}
-                         for p, r in runs},
+            "versions": {p.name: json.loads(report_json(r, explain_case)) for p, r in reports},
             "differences": [d.as_dict() for d in differences]}, indent=2))
     else:
-        for pipeline, run in runs:
-            bad = [s for s in stories_by[pipeline.name] if not s.passed]
-            colour = "red" if run.failed or bad else "green"
-            stdout.print(f"[{colour}]AWS integration {pipeline.name}[/]: {run.passed} passed, "
-                         f"{run.failed} failed, {len(bad)} storyline(s) failed")
-            for result in run.results:
-                if not result.passed:
-                    stdout.print(f"  FAIL {escape(result.rule.name)} / "
-                                 f"{escape(result.case.name)}: expected {result.expected}, "
-                                 f"got {result.actual}")
-            for story in bad:
-                stdout.print(f"  FAIL storyline {escape(story.name)}")
+        for pipeline, report in reports:
+            render_report(report, stdout, explain_case)
+            colour = "red" if report.exit_code else "green"
+            stdout.print(f"[{colour}]AWS integration {pipeline.name}[/]: {report.passed} passed, "
+                         f"{report.failed} failed")
         if differences:
             stdout.print(f"[red]{len(differences)} case(s) whose verdict depends on the AWS "
                          "integration version:[/]")
@@ -194,29 +178,7 @@ def _test_every_version(pipelines: tuple[Any, ...], rules: list[Any], roots: lis
         from kmsdet.reports.junit import junit_xml
 
         write_file(junit, junit_xml("kmsdet test", junit_cases))
-    raise typer.Exit(EXIT_FINDINGS if failed or differences else EXIT_OK)
-
-
-def _render_stories(stories: list[Any]) -> None:
-    for story in stories:
-        status = "[green]PASS[/]" if story.passed else "[red]FAIL[/]"
-        stdout.print(f"{status} storyline {escape(story.name)} [dim]({story.path})[/]")
-        for outcome in story.failures:
-            stdout.print(f"       {escape(outcome.rule.name)}: expected {outcome.expected} "
-                         f"alert(s), got {outcome.actual}")
-
-
-def _fidelity_dict(check: Any) -> dict[str, Any]:
-    return {"rule_id": check.rule_id, "run_id": check.run_id,
-            "differences": [d.render() for d in check.differences]}
-
-
-def _render_fidelity(failures: list[Any]) -> None:
-    for check in failures:
-        stdout.print(f"[red]FIDELITY[/] rule {check.rule_id}: Kibana's search differs from "
-                     "kmsdet's translation")
-        for difference in check.differences:
-            stdout.print(f"       {escape(difference.render())}")
+    raise typer.Exit(EXIT_FINDINGS if failed else EXIT_OK)
 
 
 def _backend(name: BackendName, es: Any, kibana: Any):  # noqa: ANN202 - a Backend

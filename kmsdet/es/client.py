@@ -62,6 +62,11 @@ class EsTarget:
     request_timeout: float = 30.0
     source: str = "--es-url"
 
+    def __post_init__(self) -> None:
+        from kmsdet.masking import register_credentials
+
+        register_credentials(api_key=self.api_key, user=self.user, password=self.password)
+
     @classmethod
     def from_options(
         cls,
@@ -308,9 +313,32 @@ def translate_errors(target: EsTarget | None, action: str = "talk to") -> Iterat
 def _reason(exc: ApiError) -> str:
     body = exc.body
     if isinstance(body, Mapping) and isinstance(body.get("error"), Mapping):
-        error = body["error"]
-        return f"{error.get('type')}: {error.get('reason')}"
+        kind, reason = root_cause(body["error"])
+        return f"{kind}: {reason}"
     return str(exc.message)
+
+
+def root_cause(error: Any) -> tuple[str | None, str]:
+    """The most specific (type, reason) of an Elasticsearch error object.
+
+    A refused search says "search_phase_execution_exception: all shards failed" at the top;
+    the reason a person can act on ("maxClauseCount is set to 8192") is the deepest
+    ``caused_by`` of a failed shard, else of the first root cause.
+    """
+    if not isinstance(error, Mapping):
+        return None, str(error)
+    shards = error.get("failed_shards")
+    chains = [s.get("reason") for s in shards if isinstance(s, Mapping)] \
+        if isinstance(shards, list) else []
+    roots = error.get("root_cause")
+    chains += list(roots) if isinstance(roots, list) else []
+    for start in [*chains, error]:
+        deepest = start
+        while isinstance(deepest, Mapping) and isinstance(deepest.get("caused_by"), Mapping):
+            deepest = deepest["caused_by"]
+        if isinstance(deepest, Mapping) and deepest.get("reason"):
+            return deepest.get("type"), str(deepest["reason"])
+    return error.get("type"), str(error.get("reason"))
 
 
 def _short(exc: BaseException) -> str:

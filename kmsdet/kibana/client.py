@@ -10,7 +10,7 @@ turning failures into typed errors that never contain a secret.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +25,7 @@ from kmsdet.kibana.errors import (
     NotKibana,
     error_for_status,
 )
+from kmsdet.masking import mask
 
 API_VERSION = "2023-10-31"
 RULES = "/api/detection_engine/rules"
@@ -34,18 +35,28 @@ _TIMED_OUT = "timed out"
 
 
 class _KibanaRetry(Retry):
-    """urllib3 Retry that honours Retry-After on every retried status, up to a cap."""
+    """urllib3 Retry that honours Retry-After on every retried status, up to a cap, and
+    counts each retry, because every retry is one more HTTP request the user is told about."""
 
     RETRY_AFTER_STATUS_CODES = RETRY_STATUSES | {413}
     retry_after_cap: float = 30.0
+    on_retry: Callable[[], None] | None = None
 
     def get_retry_after(self, response: Any) -> float | None:
         value = super().get_retry_after(response)
         return None if value is None else min(value, self.retry_after_cap)
 
+    def increment(self, *args: Any, **kwargs: Any) -> Retry:
+        following = super().increment(*args, **kwargs)  # raises when no retry is left
+        if self.on_retry is not None:
+            self.on_retry()
+        return following
 
-def _make_retry(retries: int, backoff: float, retry_after_cap: float) -> Retry:
-    cls = type("_CappedRetry", (_KibanaRetry,), {"retry_after_cap": retry_after_cap})
+
+def _make_retry(retries: int, backoff: float, retry_after_cap: float,
+                on_retry: Callable[[], None] | None = None) -> Retry:
+    cls = type("_CappedRetry", (_KibanaRetry,), {"retry_after_cap": retry_after_cap,
+                                                  "on_retry": staticmethod(on_retry)})
     return cls(total=retries, connect=retries, read=retries, status=retries, other=0,
                redirect=0, allowed_methods=None, status_forcelist=RETRY_STATUSES,
                backoff_factor=backoff, raise_on_status=False, raise_on_redirect=False,
@@ -79,7 +90,9 @@ class KibanaClient:
         self.target = target
         self.timeout = (connect_timeout, target.timeout)
         self.session = session or requests.Session()
-        adapter = HTTPAdapter(max_retries=_make_retry(retries, backoff, retry_after_cap))
+        self.requests_sent = 0
+        adapter = HTTPAdapter(max_retries=_make_retry(retries, backoff, retry_after_cap,
+                                                      self._count_retry))
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self.session.verify = (str(target.ca_cert) if target.ca_cert
@@ -90,10 +103,12 @@ class KibanaClient:
             self.session.headers["Authorization"] = f"ApiKey {target.api_key.reveal()}"
         elif target.user and target.password:
             self.session.auth = (target.user, target.password.reveal())
-        self.requests_sent = 0
 
     def close(self) -> None:
         self.session.close()
+
+    def _count_retry(self) -> None:
+        self.requests_sent += 1
 
     def __enter__(self) -> KibanaClient:
         return self
@@ -110,7 +125,9 @@ class KibanaClient:
     def request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
                 body: Any = None, files: Mapping[str, Any] | None = None,
                 allow: Sequence[int] = ()) -> tuple[int, Any]:
-        """Send one call; return (status, parsed JSON) for 2xx and ``allow``ed statuses."""
+        """Send one call; return (status, parsed JSON) for 2xx and ``allow``ed statuses.
+
+        ``requests_sent`` grows by one per HTTP request, retries included."""
         headers = {}
         if path.startswith(("/api/detection_engine", "/api/exception_lists")):
             headers["elastic-api-version"] = API_VERSION
@@ -121,7 +138,7 @@ class KibanaClient:
                                             timeout=self.timeout, allow_redirects=False)
         except requests.exceptions.SSLError as exc:
             raise KibanaUnreachable(f"TLS failure talking to {self.target.url}: "
-                                    f"{_scrub(type(exc).__name__, self.target)}",
+                                    f"{mask(type(exc).__name__)}",
                                     hint="pass --kibana-ca-cert with Kibana's CA, or "
                                          "--insecure for a throw-away sandbox") from None
         except requests.exceptions.RequestException as exc:
@@ -132,7 +149,7 @@ class KibanaClient:
                                         hint="Kibana may be overloaded; retry, or raise the "
                                              "target's timeout") from None
             raise KibanaUnreachable(f"cannot reach Kibana at {self.target.url}: "
-                                    f"{_scrub(reason, self.target)}",
+                                    f"{mask(reason)}",
                                     hint="check --kibana-url and that Kibana is running") from None
         return self._parse(response, method, path, allow)
 
@@ -163,7 +180,7 @@ class KibanaClient:
                             "error body)", hint="is --kibana-url Kibana's base URL?")
         error = error_for_status(status, data, method=method, path=path,
                                  space=self.target.space)
-        error.message = _scrub(error.message, self.target)
+        error.message = mask(error.message)
         raise error
 
     # -- service ------------------------------------------------------------------------------
@@ -232,13 +249,13 @@ class KibanaClient:
             page += 1
 
     def import_rules(self, ndjson: bytes, *, overwrite: bool = True,
-                     overwrite_exceptions: bool = False) -> dict[str, Any]:
+                     overwrite_exceptions: bool = False) -> Any:
         """POST one ndjson file to _import; Kibana answers 200 even when some rules failed."""
         params = {"overwrite": _flag(overwrite),
                   "overwrite_exceptions": _flag(overwrite_exceptions)}
         files = {"file": ("rules.ndjson", ndjson, "application/ndjson")}
         _, data = self.request("POST", f"{RULES}/_import", params=params, files=files)
-        return data if isinstance(data, dict) else {}
+        return data  # checked against what was sent by kibana.deploy
 
     def bulk_action(self, action: str, ids: Sequence[str]) -> BulkResult:
         """enable/disable/delete by saved-object id; HTTP 500 with a summary is partial."""
@@ -328,8 +345,3 @@ def _reason(exc: Exception) -> str:
         return "connection refused or host not found"
     return name
 
-
-def _scrub(text: str, target: Target) -> str:
-    for secret in target.secrets:
-        text = text.replace(secret, "********")
-    return text

@@ -144,16 +144,64 @@ def _import_all(client: KibanaClient, upserts: list[PlanItem],
             if not refused:
                 _verify(client, items, outcomes)
             return
-        _record_import(items, summary, outcomes)
+        _record_import(client, items, summary, outcomes)
 
 
-def _record_import(items: list[PlanItem], summary: dict[str, Any],
+def import_summary_problem(items: Sequence[PlanItem], summary: Any) -> str | None:
+    """Why an _import answer does not account for every rule sent, or None when it does.
+
+    Kibana answers 200 whatever happened to the rules, so the status alone proves nothing: the
+    summary must say success, count the imported rules and name each failed one, and the counts
+    must add up to what was sent. A proxy, an old or foreign server, or a truncated answer
+    fails this, and the rules it does not account for are then checked by re-reading Kibana.
+    """
+    if not isinstance(summary, dict):
+        return "the answer is not a JSON object"
+    success, count, errors = (summary.get("success"), summary.get("success_count"),
+                              summary.get("errors"))
+    missing = [name for name, ok in (("success", isinstance(success, bool)),
+                                     ("success_count", _is_count(count)),
+                                     ("errors", isinstance(errors, list))) if not ok]
+    if missing:
+        return f"the answer has no valid {', '.join(missing)}"
+    assert isinstance(count, int) and isinstance(errors, list)
+    sent = len(items)
+    rules_count = summary.get("rules_count")
+    if rules_count is not None and rules_count != sent:
+        return f"Kibana counted {rules_count} rule(s) in the file, kmsdet sent {sent}"
+    named = {str(e.get("rule_id")) for e in errors if isinstance(e, dict)}
+    failed = sum(1 for i in items if i.rule_id in named)
+    if count + failed != sent:
+        return (f"Kibana reported {count} imported and {failed} failed of the {sent} "
+                "rule(s) sent")
+    if success is not (not errors):
+        return f"success is {str(success).lower()} with {len(errors)} error(s) listed"
+    return None
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _record_import(client: KibanaClient, items: list[PlanItem], summary: Any,
                    outcomes: dict[str, RuleOutcome]) -> None:
-    errors: dict[str, str] = {}
-    for err in summary.get("errors") or []:
-        detail = err.get("error") or {}
-        errors[str(err.get("rule_id"))] = (f"{detail.get('status_code', '?')}: "
-                                           f"{detail.get('message', 'import failed')}")
+    problem = import_summary_problem(items, summary)
+    if problem is not None:
+        errors = {}
+        if isinstance(summary, dict) and isinstance(summary.get("errors"), list):
+            errors = _rule_errors(summary)
+        unclear = [i for i in items if i.rule_id not in errors]
+        for item in items:
+            if item.rule_id in errors:
+                outcomes[item.rule_id] = RuleOutcome(item.rule_id, item.name, item.action,
+                                                     FAILED, errors[item.rule_id])
+            else:
+                outcomes[item.rule_id] = RuleOutcome(
+                    item.rule_id, item.name, item.action, UNKNOWN,
+                    f"Kibana's import answer does not account for this rule: {problem}")
+        _verify(client, unclear, outcomes)
+        return
+    errors = _rule_errors(summary)
     list_errors: dict[str, str] = {}
     for err in summary.get("exceptions_errors") or []:
         detail = err.get("error") or {}
@@ -171,6 +219,17 @@ def _record_import(items: list[PlanItem], summary: dict[str, Any],
         else:
             outcomes[item.rule_id] = RuleOutcome(item.rule_id, item.name, item.action,
                                                  _DONE[item.action])
+
+
+def _rule_errors(summary: dict[str, Any]) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    for err in summary.get("errors") or []:
+        if not isinstance(err, dict):
+            continue
+        detail = err.get("error") or {}
+        errors[str(err.get("rule_id"))] = (f"{detail.get('status_code', '?')}: "
+                                           f"{detail.get('message', 'import failed')}")
+    return errors
 
 
 def _verify(client: KibanaClient, items: list[PlanItem],

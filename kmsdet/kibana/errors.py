@@ -93,7 +93,9 @@ def missing_privilege(message: str | None, method: str) -> str:
 def error_for_status(status: int, body: Any, *, method: str, path: str,
                      space: str) -> KmsdetError:
     """Map one failed response to the error a user can act on."""
-    message = kibana_message(body) or f"HTTP {status}"
+    said = kibana_message(body)
+    message = said or f"HTTP {status}"
+    detail = f": {said}" if said else ""  # never "HTTP 502: HTTP 502"
     route = f"{method.upper()} {path}"
     error: KmsdetError
     if status == 400:
@@ -117,9 +119,9 @@ def error_for_status(status: int, body: Any, *, method: str, path: str,
                                hint="the object already exists; deploy with import "
                                     "(overwrite) instead of create")
     elif status >= 500:
-        error = KibanaServerError(f"Kibana failed on {route}: HTTP {status}: {message}",
+        error = KibanaServerError(f"Kibana failed on {route}: HTTP {status}{detail}",
                                   hint="retry later; see Kibana's logs")
     else:
-        error = KibanaError(f"unexpected HTTP {status} on {route}: {message}")
+        error = KibanaError(f"unexpected HTTP {status} on {route}{detail}")
     error.status = status  # type: ignore[attr-defined]
     return error

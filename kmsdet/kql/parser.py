@@ -183,6 +183,33 @@ class _Parser:
                     "double quotes")
         return None
 
+    def unclosed(self, pos: int) -> KqlSyntaxError | None:
+        """The error for the '(' at ``pos`` when no ')' anywhere after it closes it.
+
+        The parser only notices at the end of the query, or at a ':' of the next clause it
+        swallowed as a value; pointing there (with a hint to escape ':') sends the user to the
+        wrong line, so the error points at the parenthesis that is never closed.
+        """
+        depth, i, q = 0, pos, self.q
+        while i < self.n:
+            char = q[i]
+            if char == "\\":
+                i += 2
+                continue
+            if char == '"':
+                end = _QUOTED_BODY.match(q, i).end()  # type: ignore[union-attr]
+                i = end + 1
+                continue
+            depth += {"(": 1, ")": -1}.get(char, 0)
+            if depth == 0:
+                return None
+            i += 1
+        line, column = query_position(pos, q)
+        return KqlSyntaxError.at(
+            q, pos, [RPAREN],
+            message="this '(' is never closed: expected ')' before the end of the query",
+            hint=f"add the ')' that closes the group opened at line {line}, column {column}")
+
     def enter(self, pos: int) -> None:
         self.depth += 1
         if self.depth > MAX_DEPTH:
@@ -267,7 +294,7 @@ class _Parser:
             node, _s, end = self.or_query(self.skip(pos + 1))
             end = self.skip(end)
             if end >= self.n or self.q[end] != ")":
-                raise self.error(end, [RPAREN, AND_, OR_])
+                raise self.unclosed(pos) or self.error(end, [RPAREN, AND_, OR_])
             self.depth -= 1
             return node, pos, end + 1
         return self.expression(pos, expected)
@@ -356,7 +383,7 @@ class _Parser:
             node, _s, end = self.list_or(self.skip(pos + 1), field, fw)
             end = self.skip(end)
             if end >= self.n or self.q[end] != ")":
-                raise self.error(end, [RPAREN, AND_, OR_])
+                raise self.unclosed(pos) or self.error(end, [RPAREN, AND_, OR_])
             self.depth -= 1
             return node, pos, end + 1
         lit = self.literal(pos)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 
 from kmsdet.reports.junit import JUnitCase
-from kmsdet.rules.checks.base import Finding, Severity
+from kmsdet.rules.checks.base import Check, Finding, Severity
 from kmsdet.rules.lint import LintReport
 
 
@@ -37,3 +38,13 @@ def lint_junit_cases(report: LintReport, *, strict: bool) -> list[JUnitCase]:
         failure = f"{len(failing)} lint finding(s)" if failing else None
         cases.append(JUnitCase("kmsdet.lint", file, failure=failure, details=details))
     return cases
+
+
+def check_list(load_codes: Mapping[str, str], checks: Sequence[Check]) -> list[dict[str, object]]:
+    """Every check: its codes, severity and summary (``lint --list-checks``)."""
+    rows: list[dict[str, object]] = [
+        {"codes": [code], "severity": Severity.ERROR.value, "summary": summary}
+        for code, summary in load_codes.items()]
+    rows.extend({"codes": [c.code, *getattr(c, "extra_codes", ())],
+                 "severity": c.severity.value, "summary": c.summary} for c in checks)
+    return rows

@@ -6,6 +6,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.markup import escape
 
+from kmsdet.reports.console import plural
 from kmsdet.rules.checks.base import Severity
 from kmsdet.rules.lint import LintReport
 
@@ -21,5 +22,5 @@ def render_lint(report: LintReport, console: Console, *, strict: bool) -> None:
     errors, warnings = len(report.errors), len(report.warnings)
     verdict = "[red]failed[/]" if report.failed(strict) else "[green]ok[/]"
     suffix = " (--strict: warnings fail)" if strict and warnings else ""
-    console.print(f"{len(report.rules)} rules in {report.files} files: {errors} errors, "
-                  f"{warnings} warnings: {verdict}{suffix}")
+    console.print(f"{plural(len(report.rules), 'rule')} in {plural(report.files, 'file')}: "
+                  f"{plural(errors, 'error')}, {plural(warnings, 'warning')}: {verdict}{suffix}")

@@ -199,7 +199,12 @@ def _dotted(loc: Iterable[Any]) -> str:
 
 
 def _known_keys(parent: KeyPath) -> list[str]:
-    model: type[BaseModel] | None = Rule
+    return known_keys(parent, Rule)
+
+
+def known_keys(parent: KeyPath, root: type[BaseModel]) -> list[str]:
+    """The keys a TOML table at ``parent`` may hold, read from the model ``root``."""
+    model: type[BaseModel] | None = root
     for part in parent:
         if isinstance(part, int) or model is None:
             continue

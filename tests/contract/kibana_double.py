@@ -79,7 +79,7 @@ _ECS_PREFIXES = ("@timestamp", "event.", "user.", "source.", "cloud.", "host.", 
 class Fault:
     """One injected failure for requests whose path contains ``path``."""
 
-    kind: str  # "status" | "slow" | "drop"
+    kind: str  # "status" | "slow" | "drop" | "echo" (the status, the request headers echoed)
     path: str = ""
     method: str | None = None
     status: int = 500
@@ -231,6 +231,11 @@ class KibanaDouble:
         if fault is not None and fault.kind == "slow":
             time.sleep(fault.delay)
         try:
+            if fault is not None and fault.kind == "echo":
+                raise _Reply(fault.status, {
+                    "statusCode": fault.status, "error": "Echo",
+                    "message": f"echo: {record.headers.get('authorization', '')} "
+                               f"{json.dumps(record.headers)}"})
             if fault is not None and fault.kind == "status":
                 headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after else {}
                 raise _Reply(fault.status, {"statusCode": fault.status,

@@ -281,3 +281,51 @@ def test_missing_encryption_key_stops_before_any_write(kibana: KibanaDouble,
     result = run(kibana, "deploy", str(repo))
     assert result.exit_code == 3 and "encryption key" in result.stderr
     assert kibana.writes() == []
+
+
+# -- import answers that do not account for the rules (issue 15) --------------------------------
+
+@pytest.mark.parametrize("answer", [
+    {},
+    {"success": True, "success_count": 1, "rules_count": 13, "errors": []},
+    {"success": True, "errors": []},
+])
+def test_a_200_that_does_not_account_for_the_rules_is_not_ok(kibana: KibanaDouble, repo: Path,
+                                                             answer: dict[str, Any]) -> None:
+    kibana._import = lambda *args: (200, answer)  # type: ignore[method-assign]
+    code, report = deploy_json(kibana, str(repo))
+    assert code == 1 and not report["result"]["ok"]
+    assert {r["status"] for r in report["result"]["rules"]} == {"not applied"}
+    assert all("does not account" in r["message"] for r in report["result"]["rules"])
+    text = run(kibana, "deploy", str(repo))
+    assert text.exit_code == 1 and "Deploy FAILED: 0 changed" in text.stdout
+
+
+def test_rules_applied_behind_an_empty_answer_are_verified(kibana: KibanaDouble,
+                                                           repo: Path) -> None:
+    original = kibana._import
+
+    def apply_then_answer_nothing(*args: Any) -> Any:
+        original(*args)
+        return 200, {}
+
+    kibana._import = apply_then_answer_nothing  # type: ignore[method-assign]
+    code, report = deploy_json(kibana, str(repo))
+    assert code == 0, report
+    assert {r["status"] for r in report["result"]["rules"]} == {"created"}
+    assert all("applied although" in r["message"] for r in report["result"]["rules"])
+
+
+def test_every_http_request_is_counted(kibana: KibanaDouble, repo: Path) -> None:
+    kibana.faults.append(Fault("status", path="/_import", status=503, retry_after=1))
+    code, report = deploy_json(kibana, str(repo))
+    assert code == 0
+    assert report["requests"] == report["result"]["requests"] == len(kibana.requests)
+    assert len(kibana.requests) >= 5  # status, privileges, _find, _import twice
+    before = len(kibana.requests)
+    result = run(kibana, "deploy", str(repo), "--plan")
+    assert result.exit_code == 0
+    before_text = len(kibana.requests)
+    result = run(kibana, "deploy", str(repo))
+    assert f"{len(kibana.requests) - before_text} HTTP requests" in result.stdout
+    assert before_text > before

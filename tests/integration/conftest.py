@@ -9,6 +9,7 @@ prerequisite is a failure: integration tests must never vanish silently there.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -44,8 +45,21 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.integration)
 
 
+STARTING = ("starting a local Elasticsearch for the integration tests: Elastic's test "
+            "distribution from Maven Central (needs a JDK 17+ and Maven; about 112 MB the "
+            "first time, cached in ~/.m2); `make es-up` keeps one running between runs")
+
+
+def _announce(config: pytest.Config, text: str) -> None:
+    """One line on the terminal even while pytest captures output: starting a JVM and
+    downloading a distribution must not look like a hang."""
+    capture = config.pluginmanager.getplugin("capturemanager")
+    with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+        print(f"\n{text}", file=sys.stderr, flush=True)
+
+
 @pytest.fixture(scope="session")
-def es_url() -> Iterator[str]:
+def es_url(request: pytest.FixtureRequest) -> Iterator[str]:
     if os.environ.get("KMSDET_ES_URL"):
         yield os.environ["KMSDET_ES_URL"]
         return
@@ -53,6 +67,7 @@ def es_url() -> Iterator[str]:
     if running.returncode == 0:
         yield running.stdout.strip()
         return
+    _announce(request.config, STARTING)
     started = _script("up")
     reason = (started.stderr.strip().splitlines() or ["no output"])[-1]
     reason = reason.removeprefix("es-test-cluster: ").removeprefix("error: ")

@@ -18,3 +18,10 @@ def test_readme_coverage_block_matches_the_rules() -> None:
     generated = render_markdown(build_coverage(load_rules([ROOT / "rules"]))).rstrip()
     assert block.group(1).rstrip() == generated, \
         "regenerate with: kmsdet coverage rules/ --format markdown"
+
+
+def test_readme_says_what_make_test_needs_and_fetches() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    quick_start = readme.split("## What `make test-rules` does")[0]
+    for fact in ("Maven Central", "JDK 17+", "Maven", "112 MB", "PYTHON=python3.12"):
+        assert fact in quick_start, fact

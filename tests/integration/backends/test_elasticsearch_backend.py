@@ -190,3 +190,19 @@ def test_new_terms_alert_only_on_terms_absent_from_history(
         "field": "new_terms_fields", "value": ["aws.cloudtrail.user_identity.arn"],
         "history_window_start": [{"field": "history_window_start", "value": "now-10d"}]})
     assert sorted(run(backend, rule, docs)) == ["ancient-back", "first-new"]
+
+
+@pytest.mark.parametrize("rule_type", ["query", "threshold"])
+def test_a_refused_search_shows_elasticsearchs_root_cause(backend: ElasticsearchBackend,
+                                                          rule_type: str) -> None:
+    # More clauses than any node allows (the floor is 1,024; this node's limit is higher).
+    values = " or ".join(f'"A{i}"' for i in range(40_000))
+    extra: dict[str, Any] = {"threshold": {"field": ["user.name"], "value": 1}} \
+        if rule_type == "threshold" else {}
+    rule = make_rule(type=rule_type, query=f"event.action: ({values})", **extra)
+    with pytest.raises(InputError) as info:
+        run(backend, rule, [event("one", ingested=timedelta(minutes=1))])
+    assert "maxClauseCount" in info.value.message
+    assert "all shards failed" not in info.value.message
+    assert info.value.hint is not None and "KD350" in info.value.hint
+    assert "mappings" not in info.value.hint

@@ -83,7 +83,7 @@ def test_invalid_case_file_names_file_line_and_field(tmp_path: Path) -> None:
         load_cases(path)
     assert info.value.file == str(tmp_path / "my_rule.cases.toml")
     assert info.value.line == 3
-    assert info.value.field == "case.0.expect"
+    assert info.value.field == "case[1].expect"  # counted from 1, as people count
 
 
 def test_the_shipped_pack_passes_on_the_embedded_backend() -> None:

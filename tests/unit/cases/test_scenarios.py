@@ -98,7 +98,7 @@ class RecordingBackend(Backend):
 @pytest.mark.parametrize(("text", "message", "line"), [
     ('name = "x"\n', "event", None),
     ('name = "x"\n[[event]]\neventName = "DisableKey"\n[[expect]]\nrule = "r"\nalerts = -1\n',
-     "expect.0.alerts", 6),
+     "'alerts' in [[expect]] 1", 6),
     ('name = "x"\nstart = 5\n[[event]]\neventName = "DisableKey"\n', "start", 2),
     ('name = "x"\nsurprise = true\n[[event]]\neventName = "DisableKey"\n', "surprise", 2),
     ('name = "x"\n[[event]\n', "TOML syntax error", 2),

@@ -31,7 +31,7 @@ def test_bad_case_event_is_an_input_error_at_its_line(tmp_path: Path, override: 
     (tmp_path / "r.cases.toml").write_text(cases, encoding="utf-8")
     result = kmsdet("test", ".", "--format", "json", cwd=tmp_path)
     assert result.returncode == 2, result.stderr
-    assert result.stdout == ""
+    assert json.loads(result.stdout)["error"]["line"] == line_of(cases, override)
     assert f"r.cases.toml:{line_of(cases, override)}" in result.stderr
     assert message in result.stderr
     assert "Traceback" not in result.stderr

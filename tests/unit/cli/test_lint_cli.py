@@ -37,7 +37,7 @@ def broken(tmp_path: Path) -> Path:
 def test_clean_tree_exits_zero(tree: Path) -> None:
     result = runner.invoke(app, ["lint", str(tree)])
     assert result.exit_code == 0, result.output
-    assert "1 rules in 1 files: 0 errors, 0 warnings: ok" in result.output
+    assert "1 rule in 1 file: 0 errors, 0 warnings: ok" in result.output
 
 
 def test_findings_exit_one_with_file_line_in_text(tmp_path: Path) -> None:
@@ -110,3 +110,15 @@ def test_version_and_help() -> None:
     assert runner.invoke(app, ["--version"]).output.startswith("kmsdet ")
     result = runner.invoke(app, ["lint", "--help"])
     assert result.exit_code == 0 and "Example: kmsdet lint" in result.output
+
+
+def test_list_checks_as_json() -> None:
+    result = runner.invoke(app, ["lint", "--list-checks", "--format", "json"])
+    assert result.exit_code == 0
+    rows = json.loads(result.output)["checks"]
+    by_code = {code: row for row in rows for code in row["codes"]}
+    assert by_code["KD101"]["severity"] == "error"
+    assert by_code["KD601"]["severity"] == "warning"
+    assert by_code["KD303"]["codes"] == ["KD302", "KD303", "KD304", "KD305"]
+    text = runner.invoke(app, ["lint", "--list-checks"]).output
+    assert all(code in text for code in by_code)

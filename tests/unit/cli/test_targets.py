@@ -35,3 +35,10 @@ def test_explicit_elasticsearch_settings_win_over_the_named_target(monkeypatch, 
     else:
         es = es_target("http://127.0.0.1:9999", None, None, None, None, None, NAMED)
     assert es.url == "http://127.0.0.1:9999" and es.user is None
+
+
+def test_every_secret_option_warns_that_options_show_in_process_lists() -> None:
+    from kmsdet.cli import targets
+
+    for option in (targets.API_KEY, targets.PASSWORD, targets.ES_API_KEY, targets.ES_PASSWORD):
+        assert "process lists" in (option.help or ""), option.param_decls

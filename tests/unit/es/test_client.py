@@ -211,3 +211,23 @@ def test_newer_client_speaks_the_servers_major(stub: tuple[Stub, str]) -> None:
     assert "compatible-with=9" not in accept
     if CLIENT_MAJOR > 8:
         assert "compatible-with=8" in accept
+
+
+def test_root_cause_is_the_deepest_reason_of_a_failed_shard() -> None:
+    from kmsdet.es.client import root_cause
+
+    refused = {"root_cause": [{"type": "query_shard_exception",
+                               "reason": "failed to create query: maxClauseCount is set to 8192"}],
+               "type": "search_phase_execution_exception", "reason": "all shards failed",
+               "failed_shards": [{"shard": 0, "reason": {
+                   "type": "query_shard_exception", "reason": "failed to create query",
+                   "caused_by": {"type": "too_many_nested_clauses",
+                                 "reason": "Query contains too many nested clauses; "
+                                           "maxClauseCount is set to 8192"}}}]}
+    assert root_cause(refused) == ("too_many_nested_clauses", "Query contains too many nested "
+                                   "clauses; maxClauseCount is set to 8192")
+    del refused["failed_shards"]
+    assert root_cause(refused) == ("query_shard_exception",
+                                   "failed to create query: maxClauseCount is set to 8192")
+    assert root_cause({"type": "x", "reason": "y"}) == ("x", "y")
+    assert root_cause("plain text") == (None, "plain text")

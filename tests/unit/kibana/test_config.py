@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from kmsdet.config import Secret, TargetOptions, load_config_file, resolve_target
-from kmsdet.errors import EnvironmentProblem, InputError, UsageError
+from kmsdet.errors import InputError, UsageError
 
 CONFIG = """
 default = "staging"
@@ -58,9 +58,10 @@ def test_named_target_takes_space_and_key_from_env_indirection(tmp_path: Path) -
 
 def test_config_with_secret_readable_by_others_is_refused(tmp_path: Path) -> None:
     path = config_file(tmp_path, mode=0o644)
-    with pytest.raises(EnvironmentProblem, match="accessible to other users") as info:
+    with pytest.raises(InputError, match="accessible to other users") as info:
         load_config_file(path)
     assert "file-secret-key" not in str(info.value)
+    assert info.value.exit_code == 2  # a bad file is bad input, not an unreachable service
 
 
 def test_config_without_secret_may_be_world_readable(tmp_path: Path) -> None:

@@ -45,6 +45,13 @@ def test_error_for_status(status: int, body: Any, kind: type, exit_code: int,
     assert text in error.render()
 
 
+@pytest.mark.parametrize(("status", "body"), [(502, None), (502, {}), (418, "teapot")])
+def test_a_status_without_a_message_is_said_once(status: int, body: Any) -> None:
+    text = error_for_status(status, body, method="GET", path="/api/x", space="det").message
+    assert text.count(f"HTTP {status}") == 1, text
+    assert text.endswith(f"HTTP {status}") or text.endswith("/api/x"), text
+
+
 def test_batches_respect_object_and_byte_limits() -> None:
     payloads = []
     for index in range(5):
