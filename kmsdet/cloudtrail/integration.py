@@ -53,20 +53,23 @@ class Pipeline:
     """#20403: ``retain: none`` drops the payload strings and flattened copies."""
     newer_categories: bool = False
     """#20403: SendCommand gets an ``event.type``; DeleteObject's type is ``deletion``."""
+    management_event_string: bool = False
+    """Since 7.1.0: ``aws.cloudtrail.management_event`` stored as the string its keyword mapping
+    holds (``"true"``), no longer the JSON boolean."""
 
 
 LEGACY = Pipeline("0b97ab02", "pipeline of commit 0b97ab02: user.id = principal ID, "
                   "assumed-role session name in user.changes.name, only arn:aws: STS ARNs parsed")
 SESSION_RELATED = Pipeline(
     "7.1.0", "session name to related.user (and user.email when an e-mail) instead of "
-    "user.changes.name; STS ARNs of every partition parsed (PR #20318)",
-    session_name_to_related=True)
+    "user.changes.name; STS ARNs of every partition parsed (PR #20318); management_event "
+    "stored as a string", session_name_to_related=True, management_event_string=True)
 CURRENT = Pipeline(
     "current", "pipeline rewrite (PR #20403): user.id = identity ARN, principal ID in "
     "aws.cloudtrail.user_identity.principal_id, cloud.provider, cloud.service.name, related.ip, "
     "service.name of AWS service callers, SendCommand event.type, retain none drops payloads",
     session_name_to_related=True, ecs_enrichment=True, user_id_is_arn=True,
-    retain_none_drops_payloads=True, newer_categories=True)
+    retain_none_drops_payloads=True, newer_categories=True, management_event_string=True)
 
 PIPELINES: tuple[Pipeline, ...] = (LEGACY, SESSION_RELATED, CURRENT)
 """Every distinct behaviour, oldest first; ``--aws-integration all`` runs each once."""

@@ -199,6 +199,9 @@ def _pipeline(j: dict[str, Any], record: Mapping[str, Any], doc: dict[str, Any],
             ct[target] = j.pop(raw)
         if raw == "requestID" and "eventID" in j:
             event["id"] = j.pop("eventID")
+    flag = ct.get("management_event")
+    if pipeline.management_event_string and isinstance(flag, bool):
+        ct["management_event"] = "true" if flag else "false"  # String.valueOf, as mapped
     _map_resources(j, ct)
     if "recipientAccountId" in j:
         ct["recipient_account_id"] = j.pop("recipientAccountId")

@@ -6,8 +6,10 @@ are left out (OS). Rules (detection-rules and analysts) key on ``user_agent.name
 ``Boto3``) and on ``user_agent.device.name`` (``Spider`` for anything saying "bot", which
 includes every ``botocore`` string), so the emulation keeps the real rule order for the rules
 that can match such agents: AWS CLI and SDKs, HTTP libraries and tools, service names and
-``AWS Internal``. Browser families are not emulated: a browser string gets name ``Other``.
-Results are cached per string, as Elasticsearch does.
+``AWS Internal``. Any other string the subset leaves as ``Other`` (browsers: console sign-ins,
+the AWS console calling KMS) goes through the ``ua-parser`` package, which ships the same
+uap-core regexes Elasticsearch bundles, for its full answer. Results are cached per string, as
+Elasticsearch does.
 """
 
 from __future__ import annotations
@@ -115,7 +117,28 @@ def _parse(text: str) -> _Parsed:
                 os_version = _version(groups[1:5])
             break
     device = "Spider" if _SPIDER.search(text) else "Other"
+    if name == "Other":
+        return _uap_core(text) or _Parsed(name, version, os_name, os_version, device)
     return _Parsed(name, version, os_name, os_version, device)
+
+
+def _uap_core(text: str) -> _Parsed | None:
+    """uap-core's whole rule set (the ``ua-parser`` package) for agents the subset cannot name."""
+    from ua_parser import parse
+
+    result = parse(text)
+    agent = result.user_agent
+    if agent is None or agent.family == "Other":
+        return None
+    os = result.os
+    has_os = os is not None and os.family != "Other"
+    device = result.device.family if result.device is not None else "Other"
+    return _Parsed(agent.family,
+                   _version((agent.major, agent.minor, agent.patch, agent.patch_minor)),
+                   os.family if has_os and os is not None else None,
+                   _version((os.major, os.minor, os.patch, os.patch_minor))
+                   if has_os and os is not None else None,
+                   device)
 
 
 def parse_user_agent(text: str) -> dict[str, Any]:

@@ -93,7 +93,7 @@ ROWS = [
         "aws.cloudtrail.event_type": "AwsApiCall", "aws.cloudtrail.event_category": "Management",
         "aws.cloudtrail.event_version": "1.11", "aws.cloudtrail.recipient_account_id": ACCOUNT,
         "aws.cloudtrail.request_id": ident("requestID"), "event.id": ident("eventID"),
-    }),
+    }, per={p: ({"aws.cloudtrail.management_event": "true"}, ()) for p in (S, C)}),
     Row("ScheduleKeyDeletion",
         {"eventName": "ScheduleKeyDeletion", "requestParameters": {"pendingWindowInDays": 7}}, {
             "aws.cloudtrail.request_parameters": f"{{pendingWindowInDays=7, keyId={KEY}}}",
@@ -275,7 +275,7 @@ ROWS = [
     Row("GetObject-categorized", {"eventName": "GetObject"}, {
         "event.category": ["file"], "event.type": ["info"], "event.provider": "s3.amazonaws.com",
         "aws.cloudtrail.event_category": "Data", "aws.cloudtrail.management_event": False,
-    }),
+    }, per={p: ({"aws.cloudtrail.management_event": "false"}, ()) for p in (S, C)}),
     Row("Publish-empty-type", {"eventName": "Publish", "eventSource": "sns.amazonaws.com"},
         {"event.category": ["api"]}, absent=("event.type",)),
     Row("CreateUser-iam-targets", {"eventName": "CreateUser", "eventSource": "iam.amazonaws.com",

@@ -66,3 +66,25 @@ def test_lowercase_linux_token_is_linux_without_version(agent: str) -> None:
 def test_capitalised_linux_rule_still_wins_over_the_catch_all() -> None:
     parsed = parse_user_agent("aws-sdk-go/1.50.0 (go1.21.6; linux; amd64) Linux/5.10.1")
     assert parsed["os"] == {"name": "Linux", "version": "5.10.1", "full": "Linux 5.10.1"}
+
+
+@pytest.mark.parametrize(("agent", "expected"), [
+    ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) "
+     "Chrome/128.0.6613.120 Safari/537.36",
+     {"name": "Chrome", "version": "128.0.6613.120",
+      "os": {"name": "Mac OS X", "version": "10.15.7", "full": "Mac OS X 10.15.7"},
+      "device": {"name": "Mac"}}),
+    ("Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:130.0) Gecko/20100101 Firefox/130.0",
+     {"name": "Firefox", "version": "130.0",
+      "os": {"name": "Windows", "version": "10", "full": "Windows 10"},
+      "device": {"name": "Other"}}),
+])
+def test_browsers_get_uap_core_names(agent: str, expected: dict) -> None:
+    # Console sign-ins and the console calling KMS carry browser agents; Elasticsearch names
+    # the browser from uap-core's full rule set.
+    assert parse_user_agent(agent) == {"original": agent, **expected}
+
+
+def test_service_names_stay_other() -> None:
+    assert parse_user_agent("kms.amazonaws.com") == {
+        "original": "kms.amazonaws.com", "name": "Other", "device": {"name": "Other"}}
