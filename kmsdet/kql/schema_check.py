@@ -422,6 +422,18 @@ def outside_schema(name: str, schema: FieldSchema) -> bool:
     return "*" not in root and schema.get(root) is None and not schema.has_children(root)
 
 
+def resolve_type(name: str, schema: FieldSchema) -> str | None:
+    """The query type of field ``name``: None when the schema does not know it, "" when it
+    knows the name (a sub-key of a free-form object) but not its type."""
+    target = _resolve(name, schema)
+    return None if target is None else (target.type or "")
+
+
+def unknown_field(name: str, span: Span, schema: FieldSchema) -> QueryIssue:
+    """KD302 for a field ``schema`` does not map, with a did-you-mean hint (EQL, ES|QL too)."""
+    return _unknown(name, span, schema)
+
+
 def _unknown(name: str, span: Span, schema: FieldSchema) -> QueryIssue:
     severity: Severity = "error" if schema.complete else "warning"
     message = f"unknown field `{name}`: it is not mapped in {schema.source}"

@@ -9,9 +9,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from kmsdet.rules.checks.base import Check, Finding, LintContext, Severity
 from kmsdet.rules.model import Rule
+
+if TYPE_CHECKING:
+    from kmsdet.kql.schema_check import QueryIssue
 
 QUERY_PATH = ("rule", "query")
 
@@ -63,6 +67,26 @@ def _eql_dialect() -> Iterator[None]:
         yield
 
 
+@lru_cache(maxsize=4096)
+def _parse_eql(query: str):  # noqa: ANN202 - eql.ast.PipedQuery or raises EqlError
+    import eql
+
+    with _eql_dialect():
+        return eql.parse_query(query)
+
+
+def parsed_eql(rule: Rule):  # noqa: ANN201 - eql.ast.PipedQuery | None
+    """The rule's EQL tree, or None when it has no EQL query or the query does not parse."""
+    import eql
+
+    if rule.rule.language != "eql" or not rule.rule.query:
+        return None
+    try:
+        return _parse_eql(rule.rule.query)
+    except eql.EqlError:
+        return None
+
+
 class QuerySyntax(Check):
     code = "KD301"
     summary = "the query parses (KQL, and EQL where the eql library can check it)"
@@ -90,8 +114,7 @@ class QuerySyntax(Check):
         import eql
 
         try:
-            with _eql_dialect():
-                eql.parse_query(query)
+            _parse_eql(query)
         except eql.EqlParseError as exc:
             line = getattr(exc, "line", 0)
             offset = sum(len(part) + 1 for part in query.split("\n")[:line])
@@ -113,14 +136,32 @@ class QueryFields(Check):
     summary = "every query field exists in the index patterns' schema, with valid values"
 
     def check(self, rule: Rule, ctx: LintContext) -> Iterable[Finding]:
-        node = parsed_query(rule)
-        if node is None or rule.metadata.query_schema_validation is False:
+        if rule.metadata.query_schema_validation is False:
             return
         from kmsdet.fields.registry import schema_for_indices
+
+        if rule.rule.language == "eql":
+            tree = parsed_eql(rule)
+            if tree is None:
+                return
+            from kmsdet.rules.eql_fields import check_eql_fields
+
+            schema = schema_for_indices(tuple(rule.rule.index or ()))
+            yield from self._findings(rule, check_eql_fields(tree, rule.rule.query or "",
+                                                             schema))
+            return
+        node = parsed_query(rule)
+        if node is None:
+            return
         from kmsdet.kql.schema_check import check_query
 
         schema = schema_for_indices(tuple(rule.rule.index or ()))
-        for issue in check_query(node, schema):
+        yield from self._findings(rule, check_query(node, schema))
+
+    @staticmethod
+    def _findings(rule: Rule, issues: Iterable[QueryIssue]) -> Iterator[Finding]:
+        for issue in issues:
+            assert issue.span is not None
             line, column = query_file_position(rule, issue.span.start)
             yield Finding(code=issue.code, severity=Severity(issue.severity),
                           message=issue.message, file=str(rule.source.path), line=line,
