@@ -89,7 +89,7 @@ def parsed_eql(rule: Rule):  # noqa: ANN201 - eql.ast.PipedQuery | None
 
 class QuerySyntax(Check):
     code = "KD301"
-    summary = "the query parses (KQL, and EQL where the eql library can check it)"
+    summary = "the query parses (KQL, EQL, and the ES|QL structure kmsdet reads)"
 
     def check(self, rule: Rule, ctx: LintContext) -> Iterable[Finding]:
         query = rule.rule.query
@@ -99,6 +99,18 @@ class QuerySyntax(Check):
             yield from self._kql(rule, query)
         elif rule.rule.language == "eql":
             yield from self._eql(rule, query)
+        elif rule.rule.language == "esql":
+            yield from self._esql(rule, query)
+
+    def _esql(self, rule: Rule, query: str) -> Iterable[Finding]:
+        from kmsdet.esql.analysis import EsqlSyntaxError, analyze
+
+        try:
+            analyze(query)
+        except EsqlSyntaxError as exc:
+            line, column = query_file_position(rule, exc.offset)
+            yield self.finding(rule, f"ES|QL syntax error: {exc.message}", QUERY_PATH,
+                               line=line, column=column, hint=exc.hint)
 
     def _kql(self, rule: Rule, query: str) -> Iterable[Finding]:
         from kmsdet.kql.errors import KqlSyntaxError
@@ -140,6 +152,11 @@ class QueryFields(Check):
             return
         from kmsdet.fields.registry import schema_for_indices
 
+        if rule.rule.language == "esql":
+            from kmsdet.esql.checks import check_esql_fields
+
+            yield from self._findings(rule, check_esql_fields(rule.rule.query or ""))
+            return
         if rule.rule.language == "eql":
             tree = parsed_eql(rule)
             if tree is None:
@@ -175,15 +192,20 @@ class InvestigationFieldsKnown(Check):
 
     def check(self, rule: Rule, ctx: LintContext) -> Iterable[Finding]:
         fields = rule.rule.investigation_fields
-        if fields is None or rule.rule.language == "esql":
-            # An ES|QL rule names its indices in the query, not in `index`, and its alerts
-            # carry the columns the query computes; see kmsdet.esql for its own check.
+        if fields is None:
             return
         from kmsdet.fields.registry import schema_for_indices
         from kmsdet.kql.schema_check import check_fields
 
-        schema = schema_for_indices(tuple(rule.rule.index or ()))
         path = ("rule", "investigation_fields", "field_names")
-        for issue in check_fields(fields.field_names, schema):
+        if rule.rule.language == "esql":
+            # The indices are named in the query, and the alerts carry its columns.
+            from kmsdet.esql.checks import check_esql_investigation_fields
+
+            issues = check_esql_investigation_fields(rule.rule.query or "", fields.field_names)
+        else:
+            schema = schema_for_indices(tuple(rule.rule.index or ()))
+            issues = check_fields(fields.field_names, schema)
+        for issue in issues:
             yield self.finding(rule, issue.message, path, hint=issue.hint,
                                severity=Severity(issue.severity))

@@ -111,12 +111,26 @@ def test_defend_caseless_multi_fields(query: str, index: str,
     assert [(f.code, f.severity.value) for f in findings] == expected
 
 
-def test_investigation_fields_of_esql_rules_are_not_checked_against_default_indices() -> None:
-    text = rule_text({
+def esql(query: str, fields: str) -> str:
+    return rule_text({
         'language = "kuery"': 'language = "esql"', 'type = "query"': 'type = "esql"',
-        CT_INDEX: "", QUERY: "from logs-aws_bedrock.invocation-*\n| keep gen_ai.request.model\n",
-    }) + '\n[rule.investigation_fields]\nfield_names = ["gen_ai.request.model", "Esql.count"]\n'
-    assert list(InvestigationFieldsKnown().check(load(text).rule, LintContext())) == []
+        CT_INDEX: "", QUERY: query}) + f'\n[rule.investigation_fields]\nfield_names = {fields}\n'
+
+
+@pytest.mark.parametrize(("query", "fields", "expected"), [
+    # Columns the query computes, and fields of the FROM indices (aws_bedrock's table)
+    ("from logs-aws_bedrock.invocation-*\n| stats Esql.count = count(*) by gen_ai.request.model\n",
+     '["gen_ai.request.model", "Esql.count"]', []),
+    ("from logs-aws_bedrock.invocation-* metadata _id\n| where gen_ai.request.model == \"x\"\n",
+     '["gen_ai.request.model", "gen_ai.response.error_code"]', []),
+    # ...while a field the aggregated alerts do not carry is still reported
+    ("from logs-aws_bedrock.invocation-*\n| stats Esql.count = count(*) by gen_ai.request.model\n",
+     '["user.id"]', [("KD306", "warning")]),
+], ids=["stats-columns", "source-fields", "not-a-column"])
+def test_investigation_fields_of_esql_rules_follow_the_query(
+        query: str, fields: str, expected: list[tuple[str, str]]) -> None:
+    findings = InvestigationFieldsKnown().check(load(esql(query, fields)).rule, LintContext())
+    assert [(f.code, f.severity.value) for f in findings] == expected
 
 
 @pytest.mark.parametrize("query", [
