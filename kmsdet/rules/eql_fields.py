@@ -25,18 +25,34 @@ from kmsdet.kql.values import DATE_TYPES, NUMERIC_TYPES, CoercionError, query_ip
 _TOKEN = re.compile(
     r'"""(?:.|\n)*?"""|"(?:\\.|[^"\\])*"|\'(?:\\.|[^\'\\])*\'|/\*(?:.|\n)*?\*/|//[^\n]*'
     r"|(?P<opt>\?)?(?P<field>`[^`]+`|[A-Za-z_@][\w@.\-]*(?<![.\-]))"
-    r"(?P<op>\s*(?::|like~|regex~|in~|like|regex|in|==|!=|<=|>=|<|>))?"
+    r"(?:\s*(?P<op>:|like~|regex~|in~|like|regex|in|==|!=|<=|>=|<|>)"
+    r"\s*(?P<rhs>\((?:[^()\"]|\"(?:\\.|[^\"\\])*\")*\)|\"(?:\\.|[^\"\\])*\"|-?\d+(?:\.\d+)?)?)?"
 )
+_LITERAL = re.compile(r'"((?:\\.|[^"\\])*)"|(-?\d+(?:\.\d+)?)')
 _INSENSITIVE = frozenset({":", "like~", "regex~", "in~"})
 _STRING_TYPES = KEYWORD_TYPES | TEXT_TYPES | {"flattened"}
 
 
 @dataclass(frozen=True)
 class _Use:
+    """One place a field is written: its operator and the literals right of it, if any."""
+
     name: str
     span: Span
     optional: bool
     op: str | None
+    literals: tuple[str | int | float, ...]
+
+
+def _literals(rhs: str | None) -> tuple[str | int | float, ...]:
+    out: list[str | int | float] = []
+    for match in _LITERAL.finditer(rhs or ""):
+        if match.group(1) is not None:
+            out.append(match.group(1))
+        else:
+            number = match.group(2)
+            out.append(float(number) if "." in number else int(number))
+    return tuple(out)
 
 
 def _uses(query: str) -> Iterator[_Use]:
@@ -44,23 +60,19 @@ def _uses(query: str) -> Iterator[_Use]:
         name = match.group("field")
         if name is None:
             continue
-        op = (match.group("op") or "").strip() or None
+        rhs = match.group("rhs")
+        if rhs and '"""' in query[match.end("op"):match.end("rhs") + 2]:
+            rhs = None  # raw strings hold quotes and backslashes: not read here
         yield _Use(name.strip("`"), Span(match.start("field"), match.end("field")),
-                   bool(match.group("opt")), op)
+                   bool(match.group("opt")), match.group("op"), _literals(rhs))
 
 
-def _ast_fields(node: object, out: dict[str, list[object]]) -> None:
-    """Field path -> the literals it is compared with, over the whole parsed tree."""
+def _ast_fields(node: object, out: set[str]) -> None:
+    """Every field path of the parsed tree: event queries, sequence and join keys."""
     import eql.ast as A
 
-    if isinstance(node, (A.Comparison, A.InSet)):
-        left = node.left if isinstance(node, A.Comparison) else node.expression
-        rights = [node.right] if isinstance(node, A.Comparison) else list(node.container)
-        if isinstance(left, A.Field):
-            out.setdefault(_path(left), []).extend(
-                r.value for r in rights if isinstance(r, (A.String, A.Number, A.Boolean)))
     if isinstance(node, A.Field):
-        out.setdefault(_path(node), [])
+        out.add(_path(node))
         return
     for slot in getattr(node, "__slots__", ()):
         value = getattr(node, slot, None)
@@ -74,23 +86,28 @@ def _path(field: object) -> str:
 
 
 def check_eql_fields(tree: object, query: str, schema: FieldSchema) -> list[QueryIssue]:
-    """Schema problems of an EQL query (parsed ``tree`` and its text), first use first."""
-    fields: dict[str, list[object]] = {}
+    """Schema problems of an EQL query (parsed ``tree`` and its text), in query order.
+
+    An unknown field is reported once, at its first use; a wrong operator or value at each
+    use, so a mistake in the second step of a sequence points at that step.
+    """
+    fields: set[str] = set()
     _ast_fields(tree, fields)
     issues: list[QueryIssue] = []
-    seen: set[tuple[str, str]] = set()
+    unknown: set[str] = set()
     for use in _uses(query):
         if use.name not in fields:
             continue  # event category, function name or keyword
-        for issue in _check_use(use, fields[use.name], schema):
-            key = (issue.code, use.name)
-            if key not in seen:
-                seen.add(key)
-                issues.append(issue)
+        for issue in _check_use(use, schema):
+            if issue.code == "KD302":
+                if use.name in unknown:
+                    continue
+                unknown.add(use.name)
+            issues.append(issue)
     return issues
 
 
-def _check_use(use: _Use, literals: list[object], schema: FieldSchema) -> Iterator[QueryIssue]:
+def _check_use(use: _Use, schema: FieldSchema) -> Iterator[QueryIssue]:
     type_ = _resolve_type(use.name, schema)
     if type_ is None:
         if not use.optional and not outside_schema(use.name, schema):
@@ -106,7 +123,7 @@ def _check_use(use: _Use, literals: list[object], schema: FieldSchema) -> Iterat
             f"{'an' if type_[0] in 'aeiou' else 'a'} {type_} field: Elasticsearch rejects it",
             use.span, use.name, "use `==` or `in` with values of the field's type")
         return
-    for literal in literals:
+    for literal in use.literals:
         problem = _literal_problem(family, literal)
         if problem:
             yield QueryIssue(

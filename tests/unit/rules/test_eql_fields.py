@@ -47,8 +47,12 @@ def test_unknown_field_in_the_second_step_of_a_sequence_is_located() -> None:
     ('process where ?process.nosuch == "x" and process.name == "process.nmae"\n', []),
     # Defend's own fields and caseless multi-fields
     ('process where process.Ext.api.name == "x" and process.name.caseless == "a"\n', []),
+    # raw strings are not read as literals
+    ('process where process.pid == 4 and process.name : """C:\\x"""\n', []),
+    ('process where process.name in ("a", """b""") and process.pid in (1, 2)\n', []),
+    ('process where process.pid in (1, "two")\n', ["KD304"]),
 ], ids=["num-str", "kw-num", "bad-ip", "ci-on-long", "ci-in-on-ip", "ok", "ok-ip", "optional",
-        "defend"])
+        "defend", "raw-string", "raw-in-list", "in-list"])
 def test_type_and_operator_checks(query: str, expected: list[str]) -> None:
     assert [code for code, _, _ in findings(eql_rule(query))] == expected
 
@@ -62,3 +66,13 @@ def test_on_a_complete_schema_an_unknown_eql_field_is_an_error() -> None:
 def test_comments_do_not_hide_or_invent_fields() -> None:
     query = '/* process.nmae */ process where // user.nmae\n  process.name == "x"\n'
     assert findings(eql_rule(query)) == []
+
+
+def test_each_step_of_a_sequence_reports_its_own_mistake() -> None:
+    query = ('sequence by host.id with maxspan=1m\n'
+             '  [process where process.pid > 4]\n'
+             '  [process where process.pid > "four"]\n')
+    text = eql_rule(query)
+    [finding] = QueryFields().check(load(text).rule, LintContext())
+    assert finding.code == "KD304"
+    assert finding.line == line_of(text, '"four"')
