@@ -122,6 +122,8 @@ def _lint_chunk(args: tuple[list[Path], bool]) -> tuple[int, list[Rule], list[Fi
 
 
 def _lint_parallel(files: list[Path], *, strict: bool, workers: int) -> LintReport:
+    for check in all_checks():
+        check.warm()  # load shared tables once here, not once in every forked worker
     size = -(-len(files) // workers)
     chunks = [(files[i:i + size], strict) for i in range(0, len(files), size)]
     context = multiprocessing.get_context("fork")

@@ -76,6 +76,9 @@ class _AttackCheck(Check):
 
     checks_deprecated = False
 
+    def warm(self) -> None:
+        load_attack()
+
 
 class UnknownTactic(_AttackCheck):
     code = "KD401"

@@ -74,6 +74,9 @@ class Check:
     def check(self, rule: Rule, ctx: LintContext) -> Iterable[Finding]:
         return ()
 
+    def warm(self) -> None:
+        """Load what ``check`` needs on a big tree (parsers, tables) before workers fork."""
+
     def finalize(self, ctx: LintContext) -> Iterable[Finding]:
         return ()
 

@@ -58,12 +58,14 @@ def _eql_dialect() -> Iterator[None]:
 
     Elasticsearch accepts repeated sequence steps (``with runs=N``), ``sample`` queries and
     missing-event steps (``![...]``) in sequences with a maxspan; Elastic's own rules use all
-    three, so refusing them would report rules that deploy and run fine.
+    three, so refusing them would report rules that deploy and run fine. The library's
+    optimizer (constant folding, half the parse time) is skipped: lint reads the tree as
+    written.
     """
     from eql import parser
 
     with parser.elasticsearch_syntax, parser.ignore_missing_functions, parser.allow_runs, \
-            parser.allow_sample, parser.allow_negation:
+            parser.allow_sample, parser.allow_negation, parser.skip_optimizations:
         yield
 
 
@@ -90,6 +92,12 @@ def parsed_eql(rule: Rule):  # noqa: ANN201 - eql.ast.PipedQuery | None
 class QuerySyntax(Check):
     code = "KD301"
     summary = "the query parses (KQL, EQL, and the ES|QL structure kmsdet reads)"
+
+    def warm(self) -> None:
+        import eql.parser  # noqa: F401 - builds its grammar on import (~0.3 s)
+
+        import kmsdet.esql.analysis  # noqa: F401
+        import kmsdet.kql.parser  # noqa: F401
 
     def check(self, rule: Rule, ctx: LintContext) -> Iterable[Finding]:
         query = rule.rule.query
@@ -146,6 +154,12 @@ class QueryFields(Check):
     checks_deprecated = False  # fields are renamed under retired rules; nobody runs them
     extra_codes = ("KD303", "KD304", "KD305")
     summary = "every query field exists in the index patterns' schema, with valid values"
+
+    def warm(self) -> None:
+        import kmsdet.rules.eql_fields  # noqa: F401
+        from kmsdet.fields.registry import DEFAULT_SECURITY_INDICES, schema_for_indices
+
+        schema_for_indices(DEFAULT_SECURITY_INDICES).suggest("event.actoin")
 
     def check(self, rule: Rule, ctx: LintContext) -> Iterable[Finding]:
         if rule.metadata.query_schema_validation is False:

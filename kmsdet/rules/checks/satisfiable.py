@@ -39,6 +39,10 @@ def _expands_to_nothing(node: Node, schema: FieldSchema, prefix: str = "") -> bo
 class QuerySatisfiable(Check):
     code = "KD308"
     checks_deprecated = False
+
+    def warm(self) -> None:
+        import kmsdet.generate.proof  # noqa: F401
+        import kmsdet.generate.solve  # noqa: F401
     summary = "some document can satisfy the query (no clause contradicts the others)"
 
     def check(self, rule: Rule, ctx: LintContext) -> Iterable[Finding]:
