@@ -47,3 +47,13 @@ def test_network_traffic_headers_are_known_beside_packetbeat() -> None:
 
 def test_package_versions_are_reported() -> None:
     assert schema_versions()["integrations"]["aws_bedrock"] == {"version": "0.3.0"}
+
+
+def test_github_audit_stream_is_complete() -> None:
+    schema = schema_for_indices(["logs-github.audit-*"])
+    assert schema.complete and schema.get("github.actor_ip").type == "ip"
+    [issue] = check_query(parse("github.catgory: repo"), schema)
+    assert (issue.code, issue.severity) == ("KD302", "error")
+    assert "github.category" in (issue.hint or "")
+    [never] = check_query(parse("event.dataset: github.auditlog"), schema)
+    assert never.code == "KD304"  # the stream's constant dataset
