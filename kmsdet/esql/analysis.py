@@ -37,7 +37,7 @@ _TOKEN = re.compile(r"""
   | (?P<badstring>\"\"\"|")
   | (?P<quoted>`(?:``|[^`])*`)
   | (?P<number>\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)
-  | (?P<ident>[A-Za-z_@*?][\w@.*\-]*(?<![.\-]))
+  | (?P<ident>[A-Za-z_@*][\w@.*]*(?<!\.))
   | (?P<param>\?\w*)
   | (?P<op>==|!=|<=|>=|=~|::|[-+*/%<>=(),\[\]|:.{}])
 """, re.VERBOSE)
@@ -171,7 +171,7 @@ def analyze(query: str) -> EsqlAnalysis:
             raise EsqlSyntaxError(f"unknown command {head.text!r}", head.start,
                                   "ES|QL commands: WHERE, EVAL, STATS, KEEP, DROP, RENAME, SORT,"
                                   " LIMIT, DISSECT, GROK, ENRICH, MV_EXPAND, LOOKUP JOIN")
-        scope, patterns = _command(name, command[1:], result, scope, patterns)
+        scope, patterns = _command(query, name, command[1:], result, scope, patterns)
     result.final_columns = sorted(scope) if scope is not None else None
     return result
 
@@ -188,7 +188,10 @@ def _read_sources(command: list[Token], result: EsqlAnalysis) -> None:
             piece, end = "", None
             continue
         text = token.text.strip('"') if token.kind == "string" else _name(token)
-        piece = piece + text if end == token.start or not piece else piece + text
+        if piece and end != token.start:  # `from a b`: two names without a comma
+            raise EsqlSyntaxError(f"unexpected {token.text!r} after index {piece!r}",
+                                  token.start, "separate index patterns with commas")
+        piece += text
         end = token.end
     if piece:
         parts.append(piece)
@@ -226,14 +229,19 @@ def _reads(tokens: list[Token], command: str, result: EsqlAnalysis, scope: set[s
             result.reads.append(FieldRead(name, token.start, token.end, command, outside))
 
 
+def _source_text(query: str, part: list[Token]) -> str:
+    """An unnamed expression's column name: its text as written (``count(*)``)."""
+    return query[part[0].start:part[-1].end]
+
+
 def _assignment(part: list[Token]) -> tuple[str | None, list[Token]]:
     if len(part) >= 2 and part[0].kind in ("ident", "quoted") and part[1].text == "=":
         return _name(part[0]), part[2:]
     return None, part
 
 
-def _command(name: str, args: list[Token], result: EsqlAnalysis, scope: set[str] | None,
-             patterns: list[str]) -> tuple[set[str] | None, list[str]]:
+def _command(query: str, name: str, args: list[Token], result: EsqlAnalysis,
+             scope: set[str] | None, patterns: list[str]) -> tuple[set[str] | None, list[str]]:
     def define(column: str) -> None:
         result.defined.add(column)
         if scope is not None:
@@ -247,8 +255,7 @@ def _command(name: str, args: list[Token], result: EsqlAnalysis, scope: set[str]
         for part in _split_commas(args):
             column, expr = _assignment(part)
             _reads(expr, name, result, scope, patterns)
-            if column:
-                define(column)
+            define(column or _source_text(query, part))
     elif name in ("stats", "inlinestats", "inline"):
         by_at = next((i for i, t in enumerate(args) if t.kind == "ident"
                       and t.text.lower() == "by"), len(args))
@@ -256,11 +263,11 @@ def _command(name: str, args: list[Token], result: EsqlAnalysis, scope: set[str]
         for part in _split_commas(args[:by_at]):
             column, expr = _assignment(part)
             _reads(expr, name, result, scope, patterns)
-            columns.add(column or " ".join(t.text for t in part))
+            columns.add(column or _source_text(query, part))
         for part in _split_commas(args[by_at + 1:]):
             column, expr = _assignment(part)
             _reads(expr, name, result, scope, patterns)
-            columns.add(column or " ".join(t.text for t in part))
+            columns.add(column or _source_text(query, part))
         result.defined.update(columns)
         if name == "stats":
             return columns, []

@@ -29,15 +29,18 @@ Integration data streams with a generated field table (``integrations.json``, wr
 ``scripts/gen_integration_fields.py`` from the integrations' field definitions, each package's
 version recorded) add their fields to every pattern that may reach them (``logs-*`` included):
 ECS keeps its definition where both define a field, unless every pattern lies inside such
-streams (or the CloudTrail stream), where the stream's definitions hold and the schema is
-complete. A field of an integration without a table is therefore never an error.
+streams (or the CloudTrail stream), where the stream's definitions hold (its constant
+``event.dataset``, an ECS leaf it maps as an object). Such a table makes fields known and
+typed, but never makes the schema complete: it is one package version, and a field another
+version adds must not become an error. A field of an integration without a table is never
+judged at all.
 
 A rule's schema is the union over its patterns; a field defined differently in two groups
 gets the definition that holds in both (ECS wins on a type clash, a constant's value is kept
 only when every group agrees), so "nothing can match" checks never fire on data that one of
 the searched indices could hold. The schema is ``complete`` (unknown fields are errors, not
-warnings) only when every pattern is in the cloudtrail group or a stream with a table. No
-index patterns means Kibana's default security indices (``DEFAULT_SECURITY_INDICES``).
+warnings) only when every pattern is in the cloudtrail group. No index patterns means
+Kibana's default security indices (``DEFAULT_SECURITY_INDICES``).
 """
 
 from __future__ import annotations
@@ -238,14 +241,18 @@ def _schema_for(patterns: tuple[str, ...]) -> FieldSchema:
     fields = _merge([_group_fields(g) for g in groups])
     has_ct = any(g != "other" for g in groups)
     streams = [s for s in _streams() if any(globs_overlap(p, s.index) for p in names)]
-    # Complete: every pattern lies inside the CloudTrail stream or a stream with a table.
-    complete = all(classify_pattern(p) == "cloudtrail"
-                   or any(_within(p, s.index) for s in streams) for p in names)
+    # Only these streams (and CloudTrail) are searched: their definitions hold.
+    only_streams = all(classify_pattern(p) == "cloudtrail"
+                       or any(_within(p, s.index) for s in streams) for p in names)
     object_types = dict(_ecs().object_types)
     for stream in streams:
         object_types.update(stream.object_types)
-        if complete:  # only these streams are searched: their definitions hold
-            fields.update(_over_ecs(stream))
+        if only_streams:
+            own = _over_ecs(stream)
+            for name in _parents_of(own):  # an ECS leaf the stream maps as an object
+                if name in fields and name not in own:
+                    del fields[name]
+            fields.update(own)
         else:  # other indices too: add what ECS lacks, keep ECS where both define a field
             fields.update((n, f) for n, f in stream.fields.items() if n not in fields)
     source = _describe(groups)
@@ -256,8 +263,20 @@ def _schema_for(patterns: tuple[str, ...]) -> FieldSchema:
         source=source,
         object_types=object_types,
         raw_names=_cloudtrail_file().raw_names if has_ct else None,
-        complete=complete,
+        # Integration tables are snapshots of one package version; a field a newer version
+        # adds must not become an error, so only the hand-kept CloudTrail list is complete.
+        complete=groups == ["cloudtrail"],
     )
+
+
+def _parents_of(fields: Mapping[str, FieldInfo]) -> set[str]:
+    parents: set[str] = set()
+    for name in fields:
+        cut = name.rfind(".")
+        while cut > 0:
+            parents.add(name[:cut])
+            cut = name.rfind(".", 0, cut)
+    return parents
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ def test_stats_and_keep_fix_the_columns() -> None:
     query = ("from logs-* | stats c = count(*), values(user.name) by host.id\n"
              "| where c > 1 and user.name == \"x\"")
     result = analyze(query)
-    assert result.final_columns == ["c", "host.id", "values ( user.name )"]
+    assert result.final_columns == ["c", "host.id", "values(user.name)"]
     assert reads(query)[-1] == ("user.name", "where", True)
     kept = analyze("from logs-* | keep host.*, user.name | where host.id == \"a\"")
     assert kept.final_columns is None  # a pattern over source fields: unknown columns
@@ -62,3 +62,18 @@ def test_syntax_errors_carry_their_offset(query: str, offset: int, fragment: str
     assert info.value.offset == offset
     assert fragment in info.value.message
     assert info.value.hint
+
+
+def test_unnamed_expressions_are_columns_named_as_written() -> None:
+    query = "from logs-* | stats count(*) by host.id | where `count(*)` > 5 | sort `count(*)`"
+    assert analyze(query).final_columns == ["count(*)", "host.id"]
+    assert all(not out for _, _, out in reads(query))
+    assert reads("from logs-* | eval length(user.name) | where `length(user.name)` > 3") == [
+        ("user.name", "eval", False)]
+
+
+def test_a_minus_sign_is_not_part_of_a_field_name() -> None:
+    assert reads("from logs-* | eval d = event.end-event.start") == [
+        ("event.end", "eval", False), ("event.start", "eval", False)]
+    assert analyze("from logs-aws.cloudtrail-*, .ds-logs-okta.system-2024*").sources == [
+        "logs-aws.cloudtrail-*", ".ds-logs-okta.system-2024*"]

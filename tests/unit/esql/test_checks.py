@@ -28,7 +28,7 @@ def test_syntax_error_points_at_the_file_position() -> None:
     ("from logs-aws.cloudtrail-*\n| where event.actoin == \"x\"\n", [("KD302", "error")]),
     ("from logs-aws.cloudtrail-*\n| where event.action == \"x\"\n", []),
     ("from logs-*\n| where event.actoin == \"x\"\n", [("KD302", "warning")]),
-    ("from logs-aws_bedrock.invocation-*\n| stats n = count(*) by gen_ai.request.model\n"
+    ("from logs-aws_bedrock.invocation-*\n| stats n = count(*) by gen_ai.request.model.id\n"
      "| where n > 2\n", []),
     ("from logs-aws.cloudtrail-*\n| stats n = count(*) by user.name\n"
      "| where source.ip == \"1.2.3.4\"\n", [("KD302", "error")]),

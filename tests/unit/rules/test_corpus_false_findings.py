@@ -117,14 +117,17 @@ def esql(query: str, fields: str) -> str:
         CT_INDEX: "", QUERY: query}) + f'\n[rule.investigation_fields]\nfield_names = {fields}\n'
 
 
+BEDROCK = "from logs-aws_bedrock.invocation-*\n"
+
+
 @pytest.mark.parametrize(("query", "fields", "expected"), [
     # Columns the query computes, and fields of the FROM indices (aws_bedrock's table)
-    ("from logs-aws_bedrock.invocation-*\n| stats Esql.count = count(*) by gen_ai.request.model\n",
-     '["gen_ai.request.model", "Esql.count"]', []),
-    ("from logs-aws_bedrock.invocation-* metadata _id\n| where gen_ai.request.model == \"x\"\n",
-     '["gen_ai.request.model", "gen_ai.response.error_code"]', []),
+    (BEDROCK + "| stats Esql.count = count(*) by gen_ai.request.model.id\n",
+     '["gen_ai.request.model.id", "Esql.count"]', []),
+    ("from logs-aws_bedrock.invocation-* metadata _id\n| where gen_ai.request.model.id == \"x\"\n",
+     '["gen_ai.request.model.id", "gen_ai.response.error_code"]', []),
     # ...while a field the aggregated alerts do not carry is still reported
-    ("from logs-aws_bedrock.invocation-*\n| stats Esql.count = count(*) by gen_ai.request.model\n",
+    (BEDROCK + "| stats Esql.count = count(*) by gen_ai.request.model.id\n",
      '["user.id"]', [("KD306", "warning")]),
 ], ids=["stats-columns", "source-fields", "not-a-column"])
 def test_investigation_fields_of_esql_rules_follow_the_query(

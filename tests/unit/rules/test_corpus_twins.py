@@ -55,8 +55,8 @@ TWINS: dict[str, tuple[str, str, str]] = {
         ("event.action:GetObject and", "event.action:GetObject and not event.action:GetObject and",
          "KD308"),
     "impact_aws_bedrock_guardrail_blocks_repeated_for_one_user.toml":
-        ("| sort Esql.blocked_count desc", "| sort Esql.blocked_count desc, gen_ai.request.model",
-         "KD302"),
+        ("| sort Esql.blocked_count desc",
+         "| sort Esql.blocked_count desc, gen_ai.request.model.id", "KD302"),
     "impact_aws_kms_key_deletion_scheduled_legacy.toml":
         ('severity = "medium"', 'severity = "moderate"', "KD201"),
     "impact_azure_key_vault_deleted.toml":
