@@ -153,7 +153,7 @@ class QueryFields(Check):
     code = "KD302"
     checks_deprecated = False  # fields are renamed under retired rules; nobody runs them
     extra_codes = ("KD303", "KD304", "KD305")
-    summary = "every query field exists in the index patterns' schema, with valid values"
+    summary = "query fields (KQL, EQL, ES|QL) exist in the searched indices, with valid values"
 
     def warm(self) -> None:
         import kmsdet.rules.eql_fields  # noqa: F401
@@ -202,7 +202,7 @@ class QueryFields(Check):
 class InvestigationFieldsKnown(Check):
     code = "KD306"
     checks_deprecated = False
-    summary = "investigation_fields exist in the index patterns' schema"
+    summary = "investigation_fields exist in the searched indices (ES|QL: the result columns)"
 
     def check(self, rule: Rule, ctx: LintContext) -> Iterable[Finding]:
         fields = rule.rule.investigation_fields
