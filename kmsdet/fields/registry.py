@@ -25,12 +25,22 @@ filebeat     ``filebeat-*``: Filebeat's aws module       ECS + the integration's
 other        anything else                               ECS only
 ===========  ==========================================  ===================================
 
+Integration data streams with a generated field table (``integrations.json``, written by
+``scripts/gen_integration_fields.py`` from the integrations' field definitions, each package's
+version recorded) add their fields to every pattern that may reach them (``logs-*`` included):
+ECS keeps its definition where both define a field, unless every pattern lies inside such
+streams (or the CloudTrail stream), where the stream's definitions hold (its constant
+``event.dataset``, an ECS leaf it maps as an object). Such a table makes fields known and
+typed, but never makes the schema complete: it is one package version, and a field another
+version adds must not become an error. A field of an integration without a table is never
+judged at all.
+
 A rule's schema is the union over its patterns; a field defined differently in two groups
 gets the definition that holds in both (ECS wins on a type clash, a constant's value is kept
 only when every group agrees), so "nothing can match" checks never fire on data that one of
 the searched indices could hold. The schema is ``complete`` (unknown fields are errors, not
-warnings) only when every pattern is in the cloudtrail group. No index patterns means Kibana's
-default security indices (``DEFAULT_SECURITY_INDICES``).
+warnings) only when every pattern is in the cloudtrail group. No index patterns means
+Kibana's default security indices (``DEFAULT_SECURITY_INDICES``).
 """
 
 from __future__ import annotations
@@ -230,13 +240,82 @@ def _schema_for(patterns: tuple[str, ...]) -> FieldSchema:
     groups = sorted({classify_pattern(p) for p in names}, key=_GROUP_ORDER.index)
     fields = _merge([_group_fields(g) for g in groups])
     has_ct = any(g != "other" for g in groups)
+    streams = [s for s in _streams() if any(globs_overlap(p, s.index) for p in names)]
+    # Only these streams (and CloudTrail) are searched: their definitions hold.
+    only_streams = all(classify_pattern(p) == "cloudtrail"
+                       or any(_within(p, s.index) for s in streams) for p in names)
+    object_types = dict(_ecs().object_types)
+    for stream in streams:
+        object_types.update(stream.object_types)
+        if only_streams:
+            own = _over_ecs(stream)
+            for name in _parents_of(own):  # an ECS leaf the stream maps as an object
+                if name in fields and name not in own:
+                    del fields[name]
+            fields.update(own)
+        else:  # other indices too: add what ECS lacks, keep ECS where both define a field
+            fields.update((n, f) for n, f in stream.fields.items() if n not in fields)
+    source = _describe(groups)
+    if streams:
+        source += "; " + ", ".join(f"{s.dataset} ({s.package} {s.version})" for s in streams)
     return FieldSchema(
         fields,
-        source=_describe(groups),
-        object_types=_ecs().object_types,
+        source=source,
+        object_types=object_types,
         raw_names=_cloudtrail_file().raw_names if has_ct else None,
+        # Integration tables are snapshots of one package version; a field a newer version
+        # adds must not become an error, so only the hand-kept CloudTrail list is complete.
         complete=groups == ["cloudtrail"],
     )
+
+
+def _parents_of(fields: Mapping[str, FieldInfo]) -> set[str]:
+    parents: set[str] = set()
+    for name in fields:
+        cut = name.rfind(".")
+        while cut > 0:
+            parents.add(name[:cut])
+            cut = name.rfind(".", 0, cut)
+    return parents
+
+
+@dataclass(frozen=True)
+class _Stream:
+    """One integration data stream with a generated field table (integrations.json)."""
+
+    package: str
+    version: str
+    dataset: str
+    index: str
+    fields: Mapping[str, FieldInfo]
+    raw: Mapping[str, Mapping[str, Any]]
+    object_types: Mapping[str, str]
+
+
+@lru_cache(maxsize=1)
+def _streams() -> tuple[_Stream, ...]:
+    data = _read("integrations.json")
+    out = []
+    for package, pkg in data["packages"].items():
+        for dataset, stream in pkg["data_streams"].items():
+            built = _build({"source": {}, "fields": stream["fields"]})
+            out.append(_Stream(package, pkg["version"], dataset, stream["index"], built.fields,
+                               built.raw, built.object_types))
+    return tuple(out)
+
+
+def _over_ecs(stream: _Stream) -> dict[str, FieldInfo]:
+    """The stream's fields, keeping ECS mapping options where it restates an ECS type."""
+    ecs = _ecs()
+    out: dict[str, FieldInfo] = {}
+    for name, attrs in stream.raw.items():
+        base = ecs.raw.get(name)
+        if base is not None and base.get("type") == attrs.get("type"):
+            merged = {**base, **attrs}
+            out[name] = FieldInfo(name, **{k: v for k, v in merged.items() if k in _FIELD_KEYS})
+        else:
+            out[name] = stream.fields[name]
+    return out
 
 
 _GROUP_ORDER: list[Group] = ["cloudtrail", "shared", "filebeat", "other"]
@@ -258,4 +337,5 @@ def schema_versions() -> dict[str, dict[str, Any]]:
     return {
         "ecs": dict(_ecs().meta),
         "aws.cloudtrail": dict(_cloudtrail_file().meta),
+        "integrations": {s.package: {"version": s.version} for s in _streams()},
     }

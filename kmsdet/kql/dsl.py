@@ -6,8 +6,11 @@ on text, a ``range`` on dates), so this follows Kibana's ``is``/``range``/``exis
 ``or``/``not``/``nested`` functions one node at a time, with the configuration the detection
 engine passes (``dateFormatTZ: 'Zulu'``, no ``caseInsensitive``, filters in ``filter``).
 
-``schema`` plays the part of the data view: a field it does not know keeps its name with an
-unknown type, as Kibana does. ``None`` is the data view with no fields (Kibana before 8.9
+``schema`` plays the part of the data view the detection engine builds from field_caps: a
+field it does not know keeps its name with an unknown type, as Kibana does; constant_keyword
+and wildcard fields are of the keyword family there (``term``/``wildcard`` queries), and the
+sub-fields of a nested group are untyped (the engine asks field_caps for the group's path).
+``None`` is the data view with no fields (Kibana before 8.9
 called ``buildEsQuery`` that way), where every value becomes ``match``/``match_phrase``/
 ``query_string``.
 """
@@ -34,6 +37,8 @@ _RANGE_KEYS = {"<": "lt", "<=": "lte", ">": "gt", ">=": "gte"}
 _DATE_TYPES = frozenset({"date", "date_nanos"})
 # Mapping types a data view does not list as fields of their own.
 _NOT_IN_DATA_VIEW = frozenset({"object", "nested"})
+# Mapping types field_caps reports as the keyword family, as the data view then lists them.
+KEYWORD_FAMILY = frozenset({"keyword", "constant_keyword", "wildcard"})
 # query_string reserved characters, as Kibana's escapeQueryString escapes them.
 _QS_RESERVED = re.compile(r'[+\-=&|><!(){}\[\]^"~*?:\\/]')
 _EPOCH = re.compile(r"[0-9]+")
@@ -141,7 +146,9 @@ class _Translator:
         full = f"{nested}.{name}" if nested else name
         schema = self.schema
         found: list[_Field] = []
-        if schema is not None:
+        # The detection engine loads field types for the names the query mentions; inside a
+        # nested group that is the group's path alone, so its sub-fields stay untyped.
+        if schema is not None and nested is None:
             if wildcard:
                 regex = _field_regex(full)
                 for candidate in sorted(schema.names()):
@@ -214,7 +221,7 @@ class _Translator:
                                 "query": _json_value(value), "lenient": True}}
 
     def value_clause(self, f: _Field, value: Value) -> DSL:
-        keyword = f.type == "keyword"
+        keyword = f.type in KEYWORD_FAMILY
         if value.wildcard is not None:
             if keyword:
                 return {"wildcard": {f.name: {"value": _pattern(value)}}}

@@ -58,6 +58,7 @@ from kmsdet.errors import InputError
 from kmsdet.fields.schema import FieldInfo, FieldSchema
 from kmsdet.kql.analysis import analyze
 from kmsdet.kql.ast import And, Exists, Is, MatchAll, Nested, Node, Not, Or, Range, Span, Value
+from kmsdet.kql.dsl import KEYWORD_FAMILY
 from kmsdet.kql.values import (
     DATE_TYPES,
     NANOS_PER_MILLI,
@@ -704,7 +705,7 @@ class _Compiler:
         if info is not None:
             source = self._relative(info.parent or absolute)
             family = _family_for(info, self.now)
-            return _Target(absolute, source, family, info.type, "mapped")
+            return _Target(absolute, source, family, self._kibana_type(info.type), "mapped")
         root = schema.flattened_root(absolute) if schema is not None else None
         if root is not None:
             family = _KeyedFlattenedFamily(self._relative(root.name), absolute[len(root.name) + 1:])
@@ -716,6 +717,12 @@ class _Compiler:
                 return _Target(absolute, self._relative(parent), family, "keyword",
                                "dynamic keyword")
         return _Target(absolute, self._relative(absolute), None, "", "dynamic")
+
+    def _kibana_type(self, type_name: str) -> str:
+        """The type the detection engine's data view gives a field (see kmsdet.kql.dsl)."""
+        if self.prefix:
+            return ""  # a nested group's sub-fields are untyped there
+        return "keyword" if type_name in KEYWORD_FAMILY else type_name
 
     # ----------------------------------------------------------- leaves
 

@@ -91,7 +91,24 @@ def _resolve(name: str, schema: FieldSchema) -> _Target | None:
         return _Target(name, schema.object_type(obj.name), None)
     if schema.has_children(name):
         return _Target(name, "object", None)
-    return None
+    return _integration_multi_field(name, schema)
+
+
+#: Multi-fields that integrations add to ECS keyword fields: Elastic Defend maps most of its
+#: keyword fields with a lower-casing ``caseless`` sub-field.
+INTEGRATION_MULTI_FIELDS: dict[str, str] = {"caseless": "keyword"}
+
+
+def _integration_multi_field(name: str, schema: FieldSchema) -> _Target | None:
+    """``process.name.caseless`` on indices the schema does not fully describe."""
+    parent, _, leaf = name.rpartition(".")
+    type_ = INTEGRATION_MULTI_FIELDS.get(leaf)
+    if type_ is None or schema.complete:
+        return None
+    info = schema.get(parent)
+    if info is None or info.type not in KEYWORD_TYPES:
+        return None
+    return _Target(name, type_, None)
 
 
 def _family(type_: str | None) -> str | None:
@@ -295,16 +312,7 @@ def _check_wildcard(node: Is, target: _Target) -> Iterator[QueryIssue]:
     pieces = value.wildcard or ()
     family = _family(type_)
     if target.flattened_root and not (len(pieces) == 2 and pieces[1] == ""):
-        yield QueryIssue(
-            "KD305", "error",
-            f"wildcard `{value.text}` on key `{target.name}` of flattened field "
-            f"`{target.flattened_root}`: Elasticsearch runs only a trailing `*` (a prefix) "
-            "within the key; any other pattern is matched against the values of every key "
-            "(leading `*`) or never matches",
-            value.span, target.name,
-            "use a prefix pattern (`value*`) on the key, or a wildcard on the keyword string "
-            "form of the object",
-        )
+        yield _flattened_wildcard(value, target, pieces)
         return
     if family in NO_WILDCARD_HINTS:
         yield QueryIssue(
@@ -344,6 +352,30 @@ def _check_wildcard(node: Is, target: _Target) -> Iterator[QueryIssue]:
     if (type_ in KEYWORD_TYPES and info is not None and info.ignore_above is not None
             and sum(len(p) for p in pieces) > info.ignore_above):
         yield _too_long(value, target, info.ignore_above)
+
+
+def _flattened_wildcard(value: Value, target: _Target, pieces: tuple[str, ...]) -> QueryIssue:
+    """Elasticsearch runs a non-prefix wildcard on a flattened key over the ``key\0value``
+    terms of every key of the root: a leading ``*`` reaches any key's value (the rule
+    over-matches), a leading literal must match the start of a key name and never does."""
+    root = target.flattened_root
+    if pieces and pieces[0] == "":
+        return QueryIssue(
+            "KD305", "warning",
+            f"wildcard `{value.text}` on key `{target.name}` of flattened field `{root}`: "
+            "Elasticsearch ignores the key for this pattern and matches it against the values "
+            f"of every key of `{root}`, so the rule also fires when another key's value fits",
+            value.span, target.name,
+            "accept the over-match, or add a condition that pins the key's value",
+        )
+    return QueryIssue(
+        "KD305", "error",
+        f"wildcard `{value.text}` on key `{target.name}` of flattened field `{root}` can never "
+        "match: Elasticsearch runs only a trailing `*` (a prefix) within the key and matches "
+        "any other pattern against `key\\0value` terms, which start with a key name",
+        value.span, target.name,
+        "use a prefix pattern (`value*`), or start the pattern with `*`",
+    )
 
 
 def _check_number(value: Value, target: _Target, *, exact: bool) -> Iterator[QueryIssue]:
@@ -388,6 +420,18 @@ def outside_schema(name: str, schema: FieldSchema) -> bool:
         return True
     root = parts[0]
     return "*" not in root and schema.get(root) is None and not schema.has_children(root)
+
+
+def resolve_type(name: str, schema: FieldSchema) -> str | None:
+    """The query type of field ``name``: None when the schema does not know it, "" when it
+    knows the name (a sub-key of a free-form object) but not its type."""
+    target = _resolve(name, schema)
+    return None if target is None else (target.type or "")
+
+
+def unknown_field(name: str, span: Span, schema: FieldSchema) -> QueryIssue:
+    """KD302 for a field ``schema`` does not map, with a did-you-mean hint (EQL, ES|QL too)."""
+    return _unknown(name, span, schema)
 
 
 def _unknown(name: str, span: Span, schema: FieldSchema) -> QueryIssue:

@@ -15,7 +15,14 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kmsdet.rules.checks.base import Check, Finding, LintContext, Severity, all_checks
+from kmsdet.rules.checks.base import (
+    Check,
+    Finding,
+    LintContext,
+    Severity,
+    all_checks,
+    is_deprecated,
+)
 from kmsdet.rules.loader import LoadResult, find_rule_files, load_file
 from kmsdet.rules.model import Rule
 
@@ -86,7 +93,10 @@ def _check_each(results: Iterable[LoadResult], active: Sequence[Check],
         if result.rule is None:
             continue
         ctx.rules.append(result.rule)
+        deprecated = is_deprecated(result.rule)
         for check in active:
+            if deprecated and not check.checks_deprecated:
+                continue
             raw.extend(check.check(result.rule, ctx))
         raw.extend(_suppression_findings(result.rule, known_codes))
     return files, ctx.rules, raw
@@ -112,6 +122,8 @@ def _lint_chunk(args: tuple[list[Path], bool]) -> tuple[int, list[Rule], list[Fi
 
 
 def _lint_parallel(files: list[Path], *, strict: bool, workers: int) -> LintReport:
+    for check in all_checks():
+        check.warm()  # load shared tables once here, not once in every forked worker
     size = -(-len(files) // workers)
     chunks = [(files[i:i + size], strict) for i in range(0, len(files), size)]
     context = multiprocessing.get_context("fork")

@@ -37,6 +37,8 @@ PREFIXES: tuple[str, ...] = (
 INVESTIGATION_GUIDE_TAG = "Resources: Investigation Guide"
 TACTIC_PREFIX = "Tactic"
 
+# Spellings are those of Elastic's prebuilt rules, which users' saved filters already match
+# (``Data Source: Github``, not the product's own casing).
 _VALUES: dict[str, tuple[str, ...]] = {
     "Domain": ("Application", "Cloud", "Container", "Email", "Endpoint", "Identity", "LLM",
                "Network", "SaaS", "Storage"),
@@ -46,7 +48,7 @@ _VALUES: dict[str, tuple[str, ...]] = {
         "AWS GuardDuty", "AWS IAM", "AWS KMS", "AWS Lambda", "AWS Organizations", "AWS RDS",
         "AWS Route 53", "AWS S3", "AWS Secrets Manager", "AWS Security Hub", "AWS SNS",
         "AWS SQS", "AWS STS", "AWS Systems Manager", "AWS VPC", "Azure", "Elastic Defend",
-        "Elastic Endgame", "GCP", "GitHub", "Google Cloud Platform", "Google Workspace",
+        "Elastic Endgame", "GCP", "Github", "Google Cloud Platform", "Google Workspace",
         "Kubernetes", "Microsoft 365", "Microsoft Entra ID", "Okta",
     ),
     "Use Case": ("Active Directory Monitoring", "Asset Visibility", "Configuration Audit",

@@ -71,7 +71,16 @@ def _kind(entry: _Entry) -> str:
     return "subtechnique" if entry.parent_id is not None else "technique"
 
 
-class UnknownTactic(Check):
+class _AttackCheck(Check):
+    """ATT&CK retires and renames techniques; a deprecated rule is frozen at an older release."""
+
+    checks_deprecated = False
+
+    def warm(self) -> None:
+        load_attack()
+
+
+class UnknownTactic(_AttackCheck):
     code = "KD401"
     severity = Severity.ERROR
     summary = "threat framework or ATT&CK tactic id is unknown"
@@ -98,7 +107,7 @@ class UnknownTactic(Check):
                 (*path, "tactic", "id"), hint=hint)
 
 
-class TacticNameMismatch(Check):
+class TacticNameMismatch(_AttackCheck):
     code = "KD402"
     severity = Severity.ERROR
     summary = "ATT&CK tactic name does not match its id"
@@ -117,7 +126,7 @@ class TacticNameMismatch(Check):
                 (*path, "tactic", "name"), hint=f"name = \"{tactic.name}\"")
 
 
-class ReferenceMismatch(Check):
+class ReferenceMismatch(_AttackCheck):
     code = "KD403"
     severity = Severity.ERROR
     summary = "ATT&CK reference URL does not match the id"
@@ -141,7 +150,7 @@ class ReferenceMismatch(Check):
         return self.finding(rule, message, path, hint=f"reference = \"{expected_url}\"")
 
 
-class UnknownTechnique(Check):
+class UnknownTechnique(_AttackCheck):
     code = "KD404"
     severity = Severity.ERROR
     summary = "ATT&CK technique or subtechnique id is unknown"
@@ -159,7 +168,7 @@ class UnknownTechnique(Check):
                 f"(ATT&CK {table.version})", (*entry.path, "id"), hint=hint)
 
 
-class TechniqueNameMismatch(Check):
+class TechniqueNameMismatch(_AttackCheck):
     code = "KD405"
     severity = Severity.ERROR
     summary = "ATT&CK technique or subtechnique name does not match its id"
@@ -172,7 +181,7 @@ class TechniqueNameMismatch(Check):
                     (*entry.path, "name"), hint=f"name = \"{tech.name}\"")
 
 
-class TechniqueNotUnderTactic(Check):
+class TechniqueNotUnderTactic(_AttackCheck):
     code = "KD406"
     severity = Severity.ERROR
     summary = "ATT&CK technique does not belong to the tactic it is listed under"
@@ -192,7 +201,7 @@ class TechniqueNotUnderTactic(Check):
                 hint="move it to a [[rule.threat]] entry for one of those tactics")
 
 
-class SubtechniqueNotUnderTechnique(Check):
+class SubtechniqueNotUnderTechnique(_AttackCheck):
     code = "KD407"
     severity = Severity.ERROR
     summary = "ATT&CK subtechnique is not listed under its own technique"
@@ -217,7 +226,7 @@ class SubtechniqueNotUnderTechnique(Check):
                     hint=f"move it under technique {tech.parent_id}")
 
 
-class RetiredTechnique(Check):
+class RetiredTechnique(_AttackCheck):
     code = "KD408"
     severity = Severity.WARNING
     summary = "ATT&CK technique or subtechnique is deprecated or revoked"
@@ -239,7 +248,7 @@ class RetiredTechnique(Check):
             yield self.finding(rule, message, (*entry.path, "id"), hint=hint)
 
 
-class DuplicateTactic(Check):
+class DuplicateTactic(_AttackCheck):
     code = "KD409"
     severity = Severity.ERROR
     summary = "the same ATT&CK tactic is listed twice"

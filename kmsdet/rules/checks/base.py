@@ -53,13 +53,29 @@ class LintContext:
     rules: list[Rule] = field(default_factory=list)
 
 
+def is_deprecated(rule: Rule) -> bool:
+    """True for a rule Elastic has retired (``maturity = "deprecated"``).
+
+    Elastic keeps such rules, frozen as they were, in ``rules/_deprecated`` so that Kibana can
+    remove them from users' clusters; its own validation no longer holds them to the current
+    tag vocabulary, ATT&CK release or field schemas. Checks whose findings deprecation explains
+    set ``checks_deprecated = False`` and the lint engine skips them on such rules.
+    """
+    return rule.metadata.maturity == "deprecated"
+
+
 class Check:
     code: ClassVar[str] = ""
     severity: ClassVar[Severity] = Severity.ERROR
     summary: ClassVar[str] = ""
+    #: False when a deprecated rule's findings from this check are expected drift, not bugs.
+    checks_deprecated: ClassVar[bool] = True
 
     def check(self, rule: Rule, ctx: LintContext) -> Iterable[Finding]:
         return ()
+
+    def warm(self) -> None:
+        """Load what ``check`` needs on a big tree (parsers, tables) before workers fork."""
 
     def finalize(self, ctx: LintContext) -> Iterable[Finding]:
         return ()

@@ -9,9 +9,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from kmsdet.rules.checks.base import Check, Finding, LintContext, Severity
 from kmsdet.rules.model import Rule
+
+if TYPE_CHECKING:
+    from kmsdet.kql.schema_check import QueryIssue
 
 QUERY_PATH = ("rule", "query")
 
@@ -54,18 +58,46 @@ def _eql_dialect() -> Iterator[None]:
 
     Elasticsearch accepts repeated sequence steps (``with runs=N``), ``sample`` queries and
     missing-event steps (``![...]``) in sequences with a maxspan; Elastic's own rules use all
-    three, so refusing them would report rules that deploy and run fine.
+    three, so refusing them would report rules that deploy and run fine. The library's
+    optimizer (constant folding, half the parse time) is skipped: lint reads the tree as
+    written.
     """
     from eql import parser
 
     with parser.elasticsearch_syntax, parser.ignore_missing_functions, parser.allow_runs, \
-            parser.allow_sample, parser.allow_negation:
+            parser.allow_sample, parser.allow_negation, parser.skip_optimizations:
         yield
+
+
+@lru_cache(maxsize=4096)
+def _parse_eql(query: str):  # noqa: ANN202 - eql.ast.PipedQuery or raises EqlError
+    import eql
+
+    with _eql_dialect():
+        return eql.parse_query(query)
+
+
+def parsed_eql(rule: Rule):  # noqa: ANN201 - eql.ast.PipedQuery | None
+    """The rule's EQL tree, or None when it has no EQL query or the query does not parse."""
+    import eql
+
+    if rule.rule.language != "eql" or not rule.rule.query:
+        return None
+    try:
+        return _parse_eql(rule.rule.query)
+    except eql.EqlError:
+        return None
 
 
 class QuerySyntax(Check):
     code = "KD301"
-    summary = "the query parses (KQL, and EQL where the eql library can check it)"
+    summary = "the query parses (KQL, EQL, and the ES|QL structure kmsdet reads)"
+
+    def warm(self) -> None:
+        import eql.parser  # noqa: F401 - builds its grammar on import (~0.3 s)
+
+        import kmsdet.esql.analysis  # noqa: F401
+        import kmsdet.kql.parser  # noqa: F401
 
     def check(self, rule: Rule, ctx: LintContext) -> Iterable[Finding]:
         query = rule.rule.query
@@ -75,6 +107,18 @@ class QuerySyntax(Check):
             yield from self._kql(rule, query)
         elif rule.rule.language == "eql":
             yield from self._eql(rule, query)
+        elif rule.rule.language == "esql":
+            yield from self._esql(rule, query)
+
+    def _esql(self, rule: Rule, query: str) -> Iterable[Finding]:
+        from kmsdet.esql.analysis import EsqlSyntaxError, analyze
+
+        try:
+            analyze(query)
+        except EsqlSyntaxError as exc:
+            line, column = query_file_position(rule, exc.offset)
+            yield self.finding(rule, f"ES|QL syntax error: {exc.message}", QUERY_PATH,
+                               line=line, column=column, hint=exc.hint)
 
     def _kql(self, rule: Rule, query: str) -> Iterable[Finding]:
         from kmsdet.kql.errors import KqlSyntaxError
@@ -90,8 +134,7 @@ class QuerySyntax(Check):
         import eql
 
         try:
-            with _eql_dialect():
-                eql.parse_query(query)
+            _parse_eql(query)
         except eql.EqlParseError as exc:
             line = getattr(exc, "line", 0)
             offset = sum(len(part) + 1 for part in query.split("\n")[:line])
@@ -108,18 +151,48 @@ class QueryFields(Check):
     """Runs the KQL schema checks; their own codes (KD302-KD305) are kept on each finding."""
 
     code = "KD302"
+    checks_deprecated = False  # fields are renamed under retired rules; nobody runs them
     extra_codes = ("KD303", "KD304", "KD305")
-    summary = "every query field exists in the index patterns' schema, with valid values"
+    summary = "query fields (KQL, EQL, ES|QL) exist in the searched indices, with valid values"
+
+    def warm(self) -> None:
+        import kmsdet.rules.eql_fields  # noqa: F401
+        from kmsdet.fields.registry import DEFAULT_SECURITY_INDICES, schema_for_indices
+
+        schema_for_indices(DEFAULT_SECURITY_INDICES).suggest("event.actoin")
 
     def check(self, rule: Rule, ctx: LintContext) -> Iterable[Finding]:
-        node = parsed_query(rule)
-        if node is None or rule.metadata.query_schema_validation is False:
+        if rule.metadata.query_schema_validation is False:
             return
         from kmsdet.fields.registry import schema_for_indices
+
+        if rule.rule.language == "esql":
+            from kmsdet.esql.checks import check_esql_fields
+
+            yield from self._findings(rule, check_esql_fields(rule.rule.query or ""))
+            return
+        if rule.rule.language == "eql":
+            tree = parsed_eql(rule)
+            if tree is None:
+                return
+            from kmsdet.rules.eql_fields import check_eql_fields
+
+            schema = schema_for_indices(tuple(rule.rule.index or ()))
+            yield from self._findings(rule, check_eql_fields(tree, rule.rule.query or "",
+                                                             schema))
+            return
+        node = parsed_query(rule)
+        if node is None:
+            return
         from kmsdet.kql.schema_check import check_query
 
         schema = schema_for_indices(tuple(rule.rule.index or ()))
-        for issue in check_query(node, schema):
+        yield from self._findings(rule, check_query(node, schema))
+
+    @staticmethod
+    def _findings(rule: Rule, issues: Iterable[QueryIssue]) -> Iterator[Finding]:
+        for issue in issues:
+            assert issue.span is not None
             line, column = query_file_position(rule, issue.span.start)
             yield Finding(code=issue.code, severity=Severity(issue.severity),
                           message=issue.message, file=str(rule.source.path), line=line,
@@ -128,7 +201,8 @@ class QueryFields(Check):
 
 class InvestigationFieldsKnown(Check):
     code = "KD306"
-    summary = "investigation_fields exist in the index patterns' schema"
+    checks_deprecated = False
+    summary = "investigation_fields exist in the searched indices (ES|QL: the result columns)"
 
     def check(self, rule: Rule, ctx: LintContext) -> Iterable[Finding]:
         fields = rule.rule.investigation_fields
@@ -137,8 +211,15 @@ class InvestigationFieldsKnown(Check):
         from kmsdet.fields.registry import schema_for_indices
         from kmsdet.kql.schema_check import check_fields
 
-        schema = schema_for_indices(tuple(rule.rule.index or ()))
         path = ("rule", "investigation_fields", "field_names")
-        for issue in check_fields(fields.field_names, schema):
+        if rule.rule.language == "esql":
+            # The indices are named in the query, and the alerts carry its columns.
+            from kmsdet.esql.checks import check_esql_investigation_fields
+
+            issues = check_esql_investigation_fields(rule.rule.query or "", fields.field_names)
+        else:
+            schema = schema_for_indices(tuple(rule.rule.index or ()))
+            issues = check_fields(fields.field_names, schema)
+        for issue in issues:
             yield self.finding(rule, issue.message, path, hint=issue.hint,
                                severity=Severity(issue.severity))

@@ -15,7 +15,9 @@ FROM_RE = re.compile(r"^now-\d+[yMwdhHms]$")
 INTERVAL_RE = re.compile(r"^\d+[smhd]$")
 MAX_SIGNALS_LIMIT = 1000
 QUERY_LANGUAGES = ("kuery", "eql")
-EQL_MULTI_EVENT_RE = re.compile(r"\s*(sequence|sample)\b", re.IGNORECASE)
+# Whitespace and EQL comments (``/* ... */``, ``// ...``) may come before the keyword.
+EQL_MULTI_EVENT_RE = re.compile(r"(?:\s+|/\*.*?\*/|//[^\n]*)*(sequence|sample)\b",
+                                re.IGNORECASE | re.DOTALL)
 
 
 def parse_rule_date(value: str) -> date | None:
@@ -104,6 +106,7 @@ class MaxSignalsBounds(Check):
 class TimestampOverride(Check):
     code = "KD215"
     severity = Severity.WARNING
+    checks_deprecated = False
     summary = "KQL and single-event EQL rules set timestamp_override = \"event.ingested\""
 
     def check(self, rule: Rule, ctx: LintContext) -> Iterable[Finding]:

@@ -6,7 +6,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 
-from kmsdet.rules.checks.base import Check, Finding, LintContext, Severity
+from kmsdet.rules.checks.base import Check, Finding, LintContext, Severity, is_deprecated
 from kmsdet.rules.loader import did_you_mean
 from kmsdet.rules.model import Rule
 
@@ -125,6 +125,8 @@ class _Unique(Check):
 
     label = ""
     path: tuple[str, ...] = ()
+    #: Whether deprecated rules take part; see NameUnique.
+    among_deprecated = True
 
     def key(self, rule: Rule) -> str:
         raise NotImplementedError
@@ -132,7 +134,8 @@ class _Unique(Check):
     def finalize(self, ctx: LintContext) -> Iterable[Finding]:
         groups: dict[str, list[Rule]] = defaultdict(list)
         for rule in ctx.rules:
-            groups[self.key(rule)].append(rule)
+            if self.among_deprecated or not is_deprecated(rule):
+                groups[self.key(rule)].append(rule)
         for value, rules in groups.items():
             if len(rules) < 2:
                 continue
@@ -154,10 +157,14 @@ class RuleIdUnique(_Unique):
 
 
 class NameUnique(_Unique):
+    """Among live rules only: Elastic keeps a retired rule's copy, name and all, in
+    ``rules/_deprecated`` while a rewritten rule carries the name on (rule_ids stay unique)."""
+
     code = "KD209"
-    summary = "rule name is unique across the tree"
+    summary = "rule name is unique across the tree (deprecated rules aside)"
     label = "name"
     path = ("rule", "name")
+    among_deprecated = False
 
     def key(self, rule: Rule) -> str:
         return rule.rule.name

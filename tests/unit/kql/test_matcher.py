@@ -138,12 +138,19 @@ ROWS: list[tuple[str, dict[str, Any], bool | type[Exception]]] = [
     ("ck_free: x", {"ck_free": "x"}, T),
     ("ck_free: x", {}, F),
     ("ck_free: *", {}, F),
-    # wildcard type: exact and case-sensitive; query_string splits on whitespace
+    # wildcard type: exact and case-sensitive; of the keyword family in the engine's data
+    # view, so a pattern with a space is one wildcard query, not a splitting query_string
     ("wc: Abc", {"wc": "Abc"}, T),
     ("wc: abc", {"wc": "Abc"}, F),
     ("wc: A*c", {"wc": "Abc"}, T),
     ("wc: *S3 Browser*", {"wc": "S3 Client"}, F),
-    ("wc: *S3 Browser*", {"wc": "x S3"}, T),
+    ("wc: *S3 Browser*", {"wc": "x S3"}, F),
+    ("wc: *S3 Browser*", {"wc": "x S3 Browser y"}, T),
+    ("ck_free: *a b*", {"ck_free": "xa"}, F),
+    ("ck_free: *a b*", {"ck_free": "xa by"}, T),
+    # inside a nested group sub-fields are untyped: query_string, which splits on spaces
+    ("res: { arn: *a b* }", {"res": [{"arn": "xa"}]}, T),
+    ("res: { arn: *a b* }", {"res": [{"arn": "y"}]}, F),
     # text: match is an OR of analysed tokens, match_phrase needs adjacent tokens
     ("txt: ERROR", {"txt": "an error occurred"}, T),
     ("txt: error nothing", {"txt": "an error occurred"}, T),

@@ -38,7 +38,7 @@ def _show(findings: list[Finding]) -> str:
 
 
 def test_every_file_loads_as_a_rule(report: LintReport) -> None:
-    assert report.files >= 14
+    assert report.files >= 32
     assert len(report.rules) == report.files
 
 
@@ -76,7 +76,13 @@ def test_corpus_covers_the_format(report: LintReport) -> None:
     assert any("with runs=" in q for q in eql)
     assert any(q.lstrip().startswith("process where") and "?process." in q for q in eql)
     esql = [d.query or "" for d in data if d.language == "esql"]
-    assert esql and all("metadata _id, _version, _index" in q for q in esql)
+    # Non-aggregating ES|QL rules need the metadata for alert deduplication; aggregating
+    # (STATS) rules raise one alert per result row and carry none.
+    assert esql and all("metadata _id, _version, _index" in q for q in esql
+                        if "| stats" not in q)
+    assert any("| stats" in q for q in esql)
+    assert any(r.metadata.maturity == "deprecated" for r in report.rules)
+    assert any(q.lstrip().startswith("/*") and "sequence by" in q for q in eql)
     assert any(d.building_block_type == "default" for d in data)
     assert any(d.alert_suppression is not None for d in data)
     assert any(d.setup for d in data)
@@ -87,4 +93,6 @@ def test_corpus_covers_the_format(report: LintReport) -> None:
                for r in report.rules)
     indices = {i for d in data for i in d.index or ()}
     assert {"logs-aws.cloudtrail-*", "logs-okta*", "logs-endpoint.events.process-*",
-            "logs-azure*"} <= indices
+            "logs-azure*", "logs-github.audit-*", "logs-gcp*", "logs-google_workspace*",
+            "logs-kubernetes.audit_logs-*", "logs-network_traffic.*", "logs-o365*",
+            "logs-system.security*"} <= indices

@@ -1,0 +1,1 @@
+"""ES|QL lint analysis: source index patterns, the fields each command reads, syntax errors."""
