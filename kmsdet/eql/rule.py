@@ -80,12 +80,19 @@ def to_alerts(rule_id: str, matches: Sequence[EqlMatch]) -> list[Alert]:
             break
         first = match.events[0]
         if match.is_sequence:
-            alerts.append(Alert(rule_id=rule_id, event_id=None, timestamp=_stamp(first),
-                                source={"sequence": list(match.events)}))
+            alerts.append(Alert(rule_id=rule_id, event_id=sequence_id(match),
+                                timestamp=_stamp(first), source={"sequence": list(match.events)}))
         else:
             alerts.append(Alert(rule_id=rule_id, event_id=_event_id(first),
                                 timestamp=_stamp(first), source=first))
     return alerts
+
+
+def sequence_id(match: EqlMatch) -> str:
+    """A sequence alert's identity: its events' (Kibana derives the alert id from them, so the
+    same sequence found again by an overlapping run is not a new alert)."""
+    parts = [_event_id(doc) or _stamp(doc) or "?" for doc in match.events]
+    return "sequence:" + "+".join(parts)
 
 
 def _stamp(doc: Mapping[str, Any]) -> str | None:
