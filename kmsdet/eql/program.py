@@ -159,6 +159,5 @@ def _tie(value: Any) -> tuple[int, Any]:
 
 
 def _nanos(value: Any) -> int | None:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
+    """An unmapped timestamp as a date field would index it (numbers are epoch millis)."""
     return doc_date_nanos(as_scalar("dynamic", value))
