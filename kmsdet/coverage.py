@@ -107,13 +107,11 @@ def watched_actions(rule: Rule) -> frozenset[str] | None:
     clause watches every KMS API. Negated clauses never add an API.
     """
     data = rule.rule
-    if data.language != "kuery" or not data.query:
+    if data.language not in ("kuery", "eql") or not data.query:
         return None
-    from kmsdet.kql.parser import parse
-
     watched: set[str] = set()
     kms = False
-    for branch in _branches(parse(data.query), negated=False):
+    for branch in _query_branches(data.language, data.query):
         providers = [v for f, v in branch if f == "event.provider"]
         if not any(_value_matches(v, KMS_PROVIDER) for v in providers):
             continue
@@ -130,6 +128,19 @@ def watched_actions(rule: Rule) -> frozenset[str] | None:
 
 
 Term = tuple[str, str]
+
+
+def _query_branches(language: str, query: str) -> list[list[Term]]:
+    if language == "eql":  # every event query of a sequence is one more alternative
+        from kmsdet.eql.analysis import branches
+        from kmsdet.eql.parser import parse as parse_eql
+
+        return branches(parse_eql(query))
+    from kmsdet.kql.parser import parse
+
+    return _branches(parse(query), negated=False)
+
+
 MAX_BRANCHES = 4096  # beyond this the query is read as one branch (an over-approximation)
 
 

@@ -16,8 +16,10 @@ from kmsdet.errors import UsageError
 from kmsdet.rules.model import Rule
 
 RUN_ID_FIELD = "labels.kmsdet_run_id"
-# The rule types every backend runs as Kibana does (KQL language only).
+# The rule types every backend runs as Kibana does (KQL language only), and EQL rules, which
+# only some backends run (see require_supported's ``eql`` argument).
 SUPPORTED_TYPES = ("query", "threshold", "new_terms")
+EQL_TYPE = "eql"
 
 
 @dataclass(frozen=True)
@@ -74,9 +76,12 @@ def distinct_document_sets(executions: Sequence[Execution]) -> list[Execution]:
     return out
 
 
-def require_supported(rule: Rule, backend: str) -> None:
-    """Refuse, naming the rule file, a rule type or language the backends cannot run."""
+def require_supported(rule: Rule, backend: str, eql: bool = False) -> None:
+    """Refuse, naming the rule file, a rule type or language the backends cannot run
+    (``eql``: this backend also runs EQL rules)."""
     data = rule.rule
+    if eql and data.type == EQL_TYPE and data.language == "eql":
+        return
     if data.type not in SUPPORTED_TYPES or data.language != "kuery":
         raise UsageError(f"the {backend} backend runs KQL query, threshold and new_terms rules; "
                          f"'{data.name}' is a {data.type}/{data.language} rule",

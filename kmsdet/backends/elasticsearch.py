@@ -16,6 +16,7 @@ from typing import Any
 from elasticsearch import BadRequestError, Elasticsearch
 
 from kmsdet.backends.base import (
+    EQL_TYPE,
     RUN_ID_FIELD,
     Alert,
     Backend,
@@ -72,6 +73,7 @@ class ElasticsearchBackend(Backend):
         self._prepared = False
         self._owns_client = False
         self._queries: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+        self._has_eql: bool | None = None
 
     @classmethod
     def from_environment(cls, target: EsTarget | None = None, *,
@@ -92,6 +94,9 @@ class ElasticsearchBackend(Backend):
         if not executions:
             return []
         queries = [self.query(e.rule) for e in executions]
+        eql = [i for i, e in enumerate(executions) if e.rule.rule.type == EQL_TYPE]
+        if eql:
+            self._require_eql(executions[eql[0]].rule)
         self.seed(executions)
         plain = [i for i, e in enumerate(executions) if e.rule.rule.type == "query"]
         searches = [rule_search(executions[i].rule, queries[i], now=executions[i].now,
@@ -104,7 +109,34 @@ class ElasticsearchBackend(Backend):
                 runner = AGGREGATING.get(e.rule.rule.type)
                 if runner is not None:
                     results[i] = self._aggregate(runner, e, queries[i])
+            for i in eql:
+                results[i] = self._eql(executions[i])
         return results
+
+    def _require_eql(self, rule: Rule) -> None:
+        """Refuse EQL rules, before anything is seeded, on a cluster without the EQL API."""
+        from kmsdet.eql.elasticsearch import has_eql, no_eql_error
+
+        if self._has_eql is None:
+            with translate_errors(self.target, "nodes info"):
+                self._has_eql = has_eql(self.client)
+        if not self._has_eql:
+            raise no_eql_error(rule)
+
+    def _eql(self, execution: Execution) -> list[Alert]:
+        """An EQL rule's run through the EQL search API, as Kibana's EQL executor sends it."""
+        from kmsdet.eql.elasticsearch import alerts_from_response, eql_request
+
+        rule = execution.rule
+        body = eql_request(rule, self.schema_for(tuple(rule.rule.index or ())),
+                           now=execution.now, run_id=execution.run_id)
+        try:
+            response = self.client.eql.search(index=list(rule.rule.index or [INDEX_PATTERN]),
+                                              **body)
+        except BadRequestError as exc:
+            body_ = exc.body if isinstance(exc.body, Mapping) else {}
+            raise _rejected(rule, body_.get("error") or str(exc)) from None
+        return alerts_from_response(rule, response)
 
     def _aggregate(self, runner: Callable[..., list[Alert]], execution: Execution,
                    query: dict[str, Any]) -> list[Alert]:
@@ -118,8 +150,10 @@ class ElasticsearchBackend(Backend):
 
     def query(self, rule: Rule) -> dict[str, Any]:
         """The rule's translated query, once per rule, query text, exceptions and indices."""
-        require_supported(rule, "elasticsearch")
+        require_supported(rule, "elasticsearch", eql=True)
         data = rule.rule
+        if data.type == EQL_TYPE:  # run through the EQL search API, not translated
+            return {}
         exceptions = rule.kmsdet.exceptions if rule.kmsdet else []
         key = (rule.rule_id, data.query or "", repr(exceptions), repr(data.index))
         if key not in self._queries:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Protocol, runtime_checkable
 
-from kmsdet.backends.base import Alert, Backend, Execution, require_supported
+from kmsdet.backends.base import EQL_TYPE, Alert, Backend, Execution, require_supported
 from kmsdet.backends.documents import first_value, parse_time, values_at
 from kmsdet.rules.model import Rule
 from kmsdet.rules.timing import DEFAULT_MAX_SIGNALS, resolve, window
@@ -72,6 +72,10 @@ class EmbeddedBackend(Backend):
         results: list[list[Alert]] = [[] for _ in executions]
         groups: dict[int, list[int]] = {}
         for index, execution in enumerate(executions):
+            if execution.rule.rule.type == EQL_TYPE:  # kmsdet.eql: one rule at a time
+                results[index] = self.run(execution.rule, _materialised(execution.documents),
+                                          execution.now)
+                continue
             groups.setdefault(id(execution.documents), []).append(index)
         for indices in groups.values():
             batch = [executions[i] for i in indices]
@@ -89,7 +93,7 @@ class EmbeddedBackend(Backend):
             now: datetime) -> list[Alert]:
         """Alerts that one run of ``rule`` at ``now`` raises on ``documents``."""
         plan = _RunPlan(rule, now)
-        matcher = self.matcher(rule, now)
+        matcher = plan.eql.prefilter if plan.eql is not None else self.matcher(rule, now)
         for doc in documents:
             when = rule_time(doc, plan.primary, plan.fallback)
             if when is not None and plan.low <= when <= plan.end and matcher(doc):
@@ -178,6 +182,14 @@ class EmbeddedBackend(Backend):
             with located_in_rule(rule):
                 self._matchers[key] = compile_query(node, schema, now=when)
         return self._matchers[key]
+
+
+def _materialised(documents: Sequence[Mapping[str, Any]]) -> Sequence[Mapping[str, Any]]:
+    """A chunked source as one list in its document order (EQL rules need whole windows)."""
+    if not isinstance(documents, ChunkedDocuments):
+        return documents
+    originals = [doc for index in range(documents.chunk_count) for doc in documents.chunk(index)]
+    return originals + [copy.make(doc) for copy in documents.derived for doc in originals]
 
 
 @dataclass
@@ -292,8 +304,13 @@ class _RunPlan:
     """One rule run: its window, the range of documents it reads, and the hits found there."""
 
     def __init__(self, rule: Rule, now: datetime) -> None:
-        require_supported(rule, "embedded")
+        require_supported(rule, "embedded", eql=True)
         data = rule.rule
+        self.eql = None
+        if data.type == EQL_TYPE:
+            from kmsdet.eql.rule import program_for
+
+            self.eql = program_for(rule)
         self.rule = rule
         self.start, self.end = window(data.from_, data.to, now)
         self.low = self.start
@@ -310,6 +327,10 @@ class _RunPlan:
         # Kibana sorts on the override field, then on @timestamp (both ascending).
         ordered = sorted(self.hits, key=lambda hit: (hit[0], _sort_time(hit[1])))
         in_window = [h for h in ordered if h[0] >= self.start]
+        if data.type == EQL_TYPE:
+            from kmsdet.eql.rule import eql_alerts
+
+            return eql_alerts(self.rule, [doc for when, doc in self.hits if when >= self.start])
         if data.type == "threshold":
             alerts = threshold_alerts(self.rule, in_window)
         elif data.type == "new_terms":

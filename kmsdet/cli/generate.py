@@ -23,7 +23,9 @@ HELP = """Generate must-fire events and near misses from a rule's query.
 
 One must-fire event per branch of every `or`, and one near miss per clause (satisfies every
 other clause, breaks that one). Each event is checked with the in-memory matcher, then rebuilt
-as a raw CloudTrail record and checked again.
+as a raw CloudTrail record and checked again. For an EQL sequence: the steps in order with the
+same `by` values inside maxspan, and near misses in the wrong order, with another `by` value,
+beyond maxspan, and with an `until` event in between.
 
 Example: kmsdet generate rules/aws_kms/impact_kms_imported_key_material_deleted.toml --raw
 --write-cases"""
@@ -52,6 +54,8 @@ def generate(
     from kmsdet.rules.loader import load_rule
 
     rule = load_rule(rule_path)
+    if rule.rule.language == "eql":
+        _generate_eql(rule, write_cases, output_format)
     result = generate_for_rule(rule, count=count)
     written = append_cases(result, today=datetime.now(timezone.utc)) if write_cases else None
     if output_format is OutputFormat.json:
@@ -64,5 +68,26 @@ def generate(
         from kmsdet.reports.console import stdout
 
         for line in render_text(result, written, raw=raw):
+            stdout.print(escape(line))
+    raise typer.Exit(EXIT_OK if result.firing else EXIT_FINDINGS)
+
+
+def _generate_eql(rule, write_cases: bool, output_format: OutputFormat) -> None:  # noqa: ANN001
+    """EQL rules: a must-fire event or sequence and near misses, as whole cases."""
+    from kmsdet.generate.eql_cases import (
+        append_eql_cases,
+        eql_as_json,
+        eql_render_text,
+        generate_for_eql_rule,
+    )
+
+    result = generate_for_eql_rule(rule)
+    written = append_eql_cases(result, today=datetime.now(timezone.utc)) if write_cases else None
+    if output_format is OutputFormat.json:
+        typer.echo(json.dumps(eql_as_json(result, written), indent=2, default=str))
+    else:
+        from kmsdet.reports.console import stdout
+
+        for line in eql_render_text(result, written):
             stdout.print(escape(line))
     raise typer.Exit(EXIT_OK if result.firing else EXIT_FINDINGS)

@@ -75,6 +75,12 @@ def _key_order(key: str) -> tuple[int, str]:
     return len(_FIRST_KEYS) + position, key
 
 
+def render_overrides(overrides: dict[str, Any]) -> list[str]:
+    """One event's ``key = value`` lines, the record's natural order first."""
+    return [f"{toml_key(k)} = {toml_value(overrides[k])}" for k in sorted(overrides,
+                                                                           key=_key_order)]
+
+
 def render_case(event: RuleEvent) -> str:
     assert event.raw is not None
     generated = event.event
@@ -88,8 +94,7 @@ def render_case(event: RuleEvent) -> str:
     lines = ["[[case]]", f"name = {toml_value(generated.name)}",
              f"description = {toml_value(description)}", f"expect = {expect}",
              "[[case.event]]"]
-    for key in sorted(event.raw.overrides, key=_key_order):
-        lines.append(f"{toml_key(key)} = {toml_value(event.raw.overrides[key])}")
+    lines.extend(render_overrides(event.raw.overrides))
     return "\n".join(lines) + "\n"
 
 
@@ -161,8 +166,15 @@ def append_cases(result: RuleGeneration, *, today: datetime | None = None) -> Wr
             blocks.append(render_case(event))
             out.written.append(name)
             names.add(name)
+    append_blocks(path, rule_path, blocks, today)
+    return out
+
+
+def append_blocks(path: Path, rule_path: Path, blocks: Sequence[str],
+                  today: datetime | None) -> None:
+    """Append rendered ``[[case]]`` blocks after a comment, validating the whole file first."""
     if not blocks:
-        return out
+        return
     exists = path.exists()
     old = path.read_text(encoding="utf-8") if exists else f"# Test cases for {rule_path.name}.\n"
     stamp = f" on {today:%Y-%m-%d}" if today is not None else ""
@@ -176,7 +188,6 @@ def append_cases(result: RuleGeneration, *, today: datetime | None = None) -> Wr
     except OSError as exc:
         raise UsageError(f"cannot write {path}: {exc.strerror}", file=str(path),
                          hint="check the file's permissions") from exc
-    return out
 
 
 def _validate(text: str, path: Path) -> None:

@@ -119,7 +119,8 @@ def event_ids(alerts: list[Any]) -> list[str]:
 
 def test_pack_cases_raise_the_embedded_counts_and_searches_match(
         backend: KibanaBackend) -> None:
-    rules = load_rules([RULES])
+    # The Kibana double runs KQL rules only; the kibana backend refuses EQL rules.
+    rules = [r for r in load_rules([RULES]) if r.rule.language == "kuery"]
     embedded = run_tests(rules, EmbeddedBackend(), now=NOW, seed=0)
     kibana = run_tests(rules, backend, now=NOW, seed=0)
     assert embedded.results, "the pack has no test cases"

@@ -45,7 +45,7 @@ def test_tag_run_adds_the_run_id_and_keeps_other_labels(doc: dict[str, Any],
 
 
 @pytest.mark.parametrize("rule_args", [
-    {"type": "eql", "language": "eql", "query": "any where true"},
+    {"type": "esql", "language": "esql", "query": "FROM x"},
     {"type": "query", "language": "lucene", "query": "event.action:x"},
 ])
 def test_non_kql_rules_are_refused_before_any_request(rule_args: dict[str, Any]) -> None:

@@ -123,6 +123,6 @@ def test_new_terms_rule_alerts_on_terms_absent_from_the_history_window() -> None
 
 
 def test_unsupported_rule_type_is_a_clear_error() -> None:
-    r = rule({'type = "query"': 'type = "eql"', 'language = "kuery"': 'language = "eql"'})
+    r = rule({'type = "query"': 'type = "esql"', 'language = "kuery"': 'language = "esql"'})
     with pytest.raises(UsageError, match="embedded backend runs KQL query"):
         EmbeddedBackend().run(r, [], NOW)

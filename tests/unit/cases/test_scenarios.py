@@ -225,7 +225,7 @@ def test_shipped_storylines_raise_exactly_their_alerts() -> None:
     for result in results:
         assert result.passed, result.as_dict()
     assert sum(o.actual for o in by_file["routine_key_administration.scenario.toml"].outcomes) == 0
-    assert sum(o.actual for o in by_file["byok_ransomware_attack.scenario.toml"].outcomes) == 10
+    assert sum(o.actual for o in by_file["byok_ransomware_attack.scenario.toml"].outcomes) == 13
 
 
 def test_the_benign_storyline_needs_the_exceptions() -> None:
