@@ -244,7 +244,23 @@ def render_text(cov: Coverage) -> str:
     uncovered = cov.uncovered
     lines += ["", f"{len(cov.apis) - len(uncovered)} of {len(cov.apis)} KMS management APIs "
                   "watched" + (f"; not watched: {', '.join(uncovered)}" if uncovered else "")]
+    lines += ["", "ATT&CK techniques:", *_technique_lines(cov)]
     return "\n".join(lines) + "\n"
+
+
+def _technique_lines(cov: Coverage) -> list[str]:
+    """One line per technique (tactic in brackets) with the numbers of the rules mapping it."""
+    by_technique: dict[tuple[str, str, str], list[int]] = {}
+    for number, rule in enumerate(cov.rules, 1):
+        for t in rule.techniques:
+            key = (t.technique_id, t.technique_name, t.tactic_name)
+            if number not in by_technique.setdefault(key, []):
+                by_technique[key].append(number)
+    if not by_technique:
+        return ["  none: no rule maps an ATT&CK technique"]
+    return [f"  {tid} {name} ({tactic}): rule{'s' if len(nums) > 1 else ''} "
+            f"{', '.join(str(n) for n in nums)}"
+            for (tid, name, tactic), nums in sorted(by_technique.items())]
 
 
 def navigator_layer(cov: Coverage, attack: AttackTable | None = None, *,

@@ -38,6 +38,9 @@ def generate(
                               help="Must-fire events wanted (default: one per `or` branch)."),
     raw: bool = typer.Option(False, "--raw/--ecs",
                              help="Print raw CloudTrail records (default: ECS documents)."),
+    full: bool = typer.Option(False, "--full",
+                              help="Print whole documents (records with --raw), not only the "
+                                   "fields the query reads; --format json always has them."),
     write_cases: bool = typer.Option(False, "--write-cases",
                                      help="Append the events that add coverage to the rule's "
                                           ".cases.toml."),
@@ -67,7 +70,7 @@ def generate(
         from kmsdet.generate.report import render_text
         from kmsdet.reports.console import stdout
 
-        for line in render_text(result, written, raw=raw):
+        for line in render_text(result, written, raw=raw, full=full):
             stdout.print(escape(line))
     raise typer.Exit(EXIT_OK if result.firing else EXIT_FINDINGS)
 

@@ -89,9 +89,12 @@ def main() -> None:
             message = error.format_message()  # type: ignore[attr-defined]
             write_json(json.dumps(error_document(UsageError(message)), indent=2))
         sys.exit(error.exit_code)  # type: ignore[attr-defined]
-    except (KeyboardInterrupt, typer.Abort):
+    except KeyboardInterrupt:
         stderr.print("interrupted")
         sys.exit(130)
+    except typer.Abort:  # end of input at a prompt, as click reports it
+        stderr.print("aborted")
+        sys.exit(1)
     except Exception as error:  # noqa: BLE001 - the last line of defence against tracebacks
         if os.environ.get("KMSDET_DEBUG"):
             raise

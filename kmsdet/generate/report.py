@@ -54,8 +54,10 @@ def as_json(result: RuleGeneration, written: WriteResult | None, *, raw: bool) -
     }
 
 
-def render_text(result: RuleGeneration, written: WriteResult | None, *, raw: bool
-                ) -> Iterator[str]:
+def render_text(result: RuleGeneration, written: WriteResult | None, *, raw: bool,
+                full: bool = False) -> Iterator[str]:
+    """Each event by the fields the query reads (``full``: the whole document or record),
+    so that a review reads what matters; JSON always carries everything."""
     gen = result.generation
     yield f"{result.rule.name} ({result.rule.source.path})"
     if gen.unsatisfiable is not None:
@@ -64,7 +66,10 @@ def render_text(result: RuleGeneration, written: WriteResult | None, *, raw: boo
         yield ""
         yield f"== {title}: {len(events)}"
         for event in events:
-            yield from _event_lines(event, raw=raw)
+            yield from _event_lines(event, raw=raw, full=full)
+    if not full:
+        yield ""
+        yield "(the fields the query reads; --full prints whole documents, --format json all)"
     not_negatable = [c for c in gen.clauses if c.near_miss is None]
     if not_negatable:
         yield ""
@@ -83,15 +88,29 @@ def render_text(result: RuleGeneration, written: WriteResult | None, *, raw: boo
             yield f"  - {name}: {why}"
 
 
-def _event_lines(event: RuleEvent, *, raw: bool) -> Iterator[str]:
+def _event_lines(event: RuleEvent, *, raw: bool, full: bool) -> Iterator[str]:
     yield ""
     yield f"-- {event.event.name}"
     if event.raw is not None:
         yield "   case overrides: " + json.dumps(event.raw.overrides)
     elif event.note:
         yield f"   (ECS only: {event.note})"
+    if not full:
+        for field, value in _values(event.event.values).items():
+            shown = _at(event.document, field, value)
+            yield f"   {field}: {json.dumps(shown, default=str)}"
+        return
     body = event.raw.record if raw and event.raw is not None else event.document
-    if raw and event.raw is None:
-        body = event.document
     for line in json.dumps(body, indent=2, default=str).splitlines():
         yield "   " + line
+
+
+def _at(document: dict[str, Any], field: str, default: Any) -> Any:
+    """The document's value at dotted ``field`` (objects or dotted keys), else ``default``."""
+    if field in document:
+        return document[field]
+    head, _, rest = field.partition(".")
+    inner = document.get(head)
+    if rest and isinstance(inner, dict):
+        return _at(inner, rest, default)
+    return "<absent>" if default == "<absent>" else default

@@ -105,18 +105,12 @@ def storyline_failure_details(story: ScenarioResult) -> list[str]:
 
 
 def storyline_json(story: ScenarioResult) -> dict[str, Any]:
-    """One entry per rule that was expected to alert or did, plus the failures in full."""
-    return {
-        "scenario": story.name, "file": str(story.path), "events": story.events,
-        "executions": story.executions, "passed": story.passed,
-        "rules": [{"rule_id": o.rule.rule_id, "rule_name": o.rule.name,
-                   "expected": o.expected, "actual": o.actual, "passed": o.passed}
-                  for o in story.outcomes if o.expected or o.actual],
-        "failures": [{"rule_id": o.rule.rule_id, "rule_name": o.rule.name,
-                      "expected": o.expected, "actual": o.actual,
-                      "alerted_events": [event_summary(a.source) for a in o.alerts]}
-                     for o in story.failures],
-    }
+    """The storyline's own summary plus its failures in full (the events each rule alerted on)."""
+    return {**story.as_dict(),
+            "failures": [{"rule_id": o.rule.rule_id, "rule_name": o.rule.name,
+                          "expected": o.expected, "actual": o.actual,
+                          "alerted_events": [event_summary(a.source) for a in o.alerts]}
+                         for o in story.failures]}
 
 
 def fidelity_json(check: Any) -> dict[str, Any]:

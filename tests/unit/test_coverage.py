@@ -206,3 +206,11 @@ def test_cli_prints_each_format(cli: typer.Typer, fmt: str, marker: str) -> None
     result = CliRunner().invoke(cli, ["coverage", str(PACK), "--format", fmt])
     assert result.exit_code == 0, result.output
     assert marker in result.output
+
+
+def test_text_lists_the_attack_techniques_with_their_rules() -> None:
+    first = rule_from(f'{KMS} and event.action: "DisableKey"', name="First")
+    second = rule_from(f'{KMS} and event.action: "ScheduleKeyDeletion"', name="Second")
+    text = render_text(build_coverage([first, second]))
+    assert "ATT&CK techniques:" in text
+    assert "  T1485 Data Destruction (Impact): rules 1, 2" in text

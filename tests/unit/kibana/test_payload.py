@@ -88,3 +88,14 @@ def test_payloads_refuse_a_query_kibana_could_not_run(tmp_path) -> None:
         build_payloads([load_rule(path)])
     assert info.value.file == str(path)
     assert info.value.line is not None
+
+
+def test_readme_states_the_stack_version_export_uses_for_investigation_fields() -> None:
+    from pathlib import Path
+
+    from kmsdet.kibana.payload import _SINCE
+
+    major, minor = _SINCE["investigation_fields"]
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
+    said = " ".join(readme.split("`--stack-version` shapes payloads")[1].split()[:12])
+    assert f"from {major}.{minor} on" in said, said
