@@ -34,6 +34,7 @@ from kmsdet.backends.embedded import (
     threshold_alerts,
 )
 from kmsdet.backends.schedule import _remember_threshold, _runs, _without_covered, doc_time
+from kmsdet.eql.rule import eql_alerts
 from kmsdet.rules.model import Rule
 from kmsdet.rules.timing import DEFAULT_MAX_SIGNALS, resolve, window
 
@@ -80,15 +81,20 @@ def schedule_alerts(rule: Rule, hits: list[Hit], *, start: datetime,
                 _remember_threshold(rule, alert, docs, at, threshold_history)
                 alerts.append(alert)
             continue
-        if data.type == "new_terms":
+        if data.type == "eql":
+            # Kibana's EQL search orders by its own timestamp and tiebreaker fields; what is
+            # left tied keeps the order the per-run search read the window in.
+            read = sorted(hits[first:last], key=lambda h: (h.time, h.seq))
+            raised = eql_alerts(rule, [h.doc for h in read])
+        elif data.type == "new_terms":
             assert history_window is not None
             since = min(lo, resolve(history_window, at))
-            found = [h for i, h in enumerate(hits[first:last], start=first)
-                     if any(p is None or p < since for p in previous[i])][:cap]
+            raised = [_event_alert(rule.rule_id, h.doc)
+                      for i, h in enumerate(hits[first:last], start=first)
+                      if any(p is None or p < since for p in previous[i])][:cap]
         else:
-            found = hits[first:last][:cap]
-        for hit in found:
-            alert = _event_alert(rule.rule_id, hit.doc)
+            raised = [_event_alert(rule.rule_id, h.doc) for h in hits[first:last][:cap]]
+        for alert in raised:
             if alert.event_id is not None:
                 if alert.event_id in seen_events:
                     continue

@@ -70,16 +70,77 @@ class RawPrefilter:
         return verdict
 
 
-def build_prefilter(rules: Sequence[Rule], nodes: Sequence[Node]) -> RawPrefilter | None:
-    """A prefilter for ``rules`` (with their parsed queries, exceptions included), or None when
-    one of them has no necessary clause on the probed fields."""
+def build_prefilter(rules: Sequence[Rule],
+                    nodes: Sequence[Node | None]) -> RawPrefilter | None:
+    """A prefilter for ``rules`` (with their parsed KQL queries, exceptions included; None for
+    an EQL rule), or None when one of them has no necessary clause on the probed fields."""
     from kmsdet.fields.registry import schema_for_indices
     from kmsdet.kql.matcher import compile_query
 
-    matchers = []
+    matchers: list[Callable[[Mapping[str, Any]], bool]] = []
     for rule, node in zip(rules, nodes, strict=True):
+        if node is None:
+            test = _eql_probe(rule)
+            if test is None:
+                return None
+            matchers.append(test)
+            continue
         clause = necessary_clause(node)
         if clause is None:
             return None
         matchers.append(compile_query(clause, schema_for_indices(tuple(rule.rule.index or ()))))
     return RawPrefilter(matchers)
+
+
+def _eql_probe(rule: Rule) -> Callable[[Mapping[str, Any]], bool] | None:
+    """An EQL rule keeps a document matching any of its event queries (sequence steps and
+    ``until`` included), so the probe passes when any query's necessary clauses on the probed
+    fields do; None when one query has none."""
+    from kmsdet.eql import ast as eql
+    from kmsdet.eql.rule import program_for
+    from kmsdet.kql.matcher import _Doc
+
+    program = program_for(rule)
+    query = program.query
+    steps = [query] if isinstance(query, eql.EventQuery) else \
+        [s.query for s in query.steps] + (
+            [query.until.query] if isinstance(query, eql.Sequence) and query.until else [])
+    tests = []
+    for step in steps:
+        kept = [c for c in _eql_conjuncts(step.condition) if _eql_positive_on_probe(c)]
+        if not kept:
+            return None
+        tests.append(program.compiler.condition(kept[0] if len(kept) == 1 else eql.And(
+            tuple(kept))))
+    return lambda probe: any(test(_Doc(probe)) is True for test in tests)
+
+
+def _eql_conjuncts(expr: Any) -> list[Any]:
+    from kmsdet.eql import ast as eql
+
+    if isinstance(expr, eql.And):
+        return [c for item in expr.items for c in _eql_conjuncts(item)]
+    return [expr]
+
+
+def _eql_positive_on_probe(expr: Any) -> bool:
+    """Equality, membership and like-patterns of a probed field against literals, and and/or of
+    them: conditions a document missing the field never satisfies."""
+    from kmsdet.eql import ast as eql
+
+    if isinstance(expr, (eql.And, eql.Or)):
+        return all(_eql_positive_on_probe(item) for item in expr.items)
+    if isinstance(expr, eql.Compare):
+        return expr.op in ("==", ":") and _probe_field(expr.left) and isinstance(
+            expr.right, eql.Literal) and isinstance(expr.right.value, str)
+    if isinstance(expr, eql.InSet):
+        return not expr.negated and _probe_field(expr.expr)
+    if isinstance(expr, eql.Pattern):
+        return expr.kind == "like" and _probe_field(expr.expr)
+    return False
+
+
+def _probe_field(expr: Any) -> bool:
+    from kmsdet.eql import ast as eql
+
+    return isinstance(expr, eql.Field) and expr.path in PROBE_FIELDS

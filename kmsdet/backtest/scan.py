@@ -58,6 +58,7 @@ class ScanPlan:
     rule_slot: list[int]
     prefilter: RawPrefilter | None
     date_rules: frozenset[int]  # queries with date math: re-matched at every run
+    eql: list[tuple[int, Any]]  # (rule index, EqlProgram): matched by the EQL engine
     since: datetime | None = None
     until: datetime | None = None
 
@@ -85,12 +86,20 @@ class _Part:
 
 def build_plan(rules: Sequence[Rule], *, since: datetime | None = None,
                until: datetime | None = None) -> ScanPlan:
+    from kmsdet.backends.base import EQL_TYPE, require_supported
+    from kmsdet.eql.rule import program_for
     from kmsdet.fields.registry import schema_for_indices
     from kmsdet.kql.matcher import compile_many
 
     backend = EmbeddedBackend()
-    nodes = [backend.query_node(rule) for rule in rules]
-    date_rules = frozenset(i for i, r in enumerate(rules) if "now" in (r.rule.query or "").lower())
+    for rule in rules:
+        require_supported(rule, "embedded", eql=True)
+    is_eql = [r.rule.type == EQL_TYPE for r in rules]
+    nodes = [None if eql else backend.query_node(rule) for rule, eql in zip(rules, is_eql,
+                                                                              strict=True)]
+    eql_programs = [(i, program_for(r)) for i, r in enumerate(rules) if is_eql[i]]
+    date_rules = frozenset(i for i, r in enumerate(rules)
+                           if not is_eql[i] and "now" in (r.rule.query or "").lower())
     slots: list[Slot] = []
     rule_slot = []
     for rule in rules:
@@ -102,17 +111,20 @@ def build_plan(rules: Sequence[Rule], *, since: datetime | None = None,
         rule_slot.append(slots.index(slot))
     members: dict[tuple[str, ...], list[int]] = {}
     for index, rule in enumerate(rules):
+        if is_eql[index]:
+            continue  # matched by their own programs
         members.setdefault(tuple(rule.rule.index or ()), []).append(index)
     groups = []
     for indices, group in members.items():
         # A query with date math matches differently at every run: the scan keeps what its
         # time-independent part matches, and each run re-matches (kmsdet.backtest.engine).
-        scanned = [necessary_clause(nodes[i]) or MatchAll(Span(0, 0)) if i in date_rules
-                   else nodes[i] for i in group]
+        scanned = [(necessary_clause(node) if i in date_rules else node) or MatchAll(Span(0, 0))
+                   for i in group if (node := nodes[i]) is not None]
         groups.append((compile_many(scanned, schema_for_indices(indices)), group))
     prefilter = (build_prefilter(rules, nodes)
                  if all(slot[0] in RAW_TIMED for slot in slots) else None)
-    return ScanPlan(list(rules), groups, slots, rule_slot, prefilter, date_rules, since, until)
+    return ScanPlan(list(rules), groups, slots, rule_slot, prefilter, date_rules, eql_programs,
+                    since, until)
 
 
 def discover(paths: Iterable[Path | str]) -> list[Source]:
@@ -225,7 +237,7 @@ def _scan_items(plan: ScanPlan, items: Iterable[tuple[str, Mapping[str, Any], in
                 part: _Part, number: int, label: str) -> None:
     from kmsdet.cloudtrail.to_ecs import to_ecs
 
-    slots, rule_slot, groups = plan.slots, plan.rule_slot, plan.groups
+    slots, rule_slot, groups, eql = plan.slots, plan.rule_slot, plan.groups, plan.eql
     since, until, prefilter = plan.since, plan.until, plan.prefilter
     lows: list[datetime | None] = [b[0] if b else None for b in part.bounds]
     highs: list[datetime | None] = [b[1] if b else None for b in part.bounds]
@@ -248,16 +260,17 @@ def _scan_items(plan: ScanPlan, items: Iterable[tuple[str, Mapping[str, Any], in
         times = [rule_time(doc, primary, fallback) for primary, fallback in slots]
         _bound(times, lows, highs, since, until)
         sort_time = None
-        for matchers, members in groups:
-            for position in matchers.matches(doc):
-                rule_index = members[position]
-                moment = times[rule_slot[rule_index]]
-                if moment is None or (since is not None and moment < since) or (
-                        until is not None and moment > until):
-                    continue
-                if sort_time is None:
-                    sort_time = _sort_time(doc)
-                hits.append((rule_index, Hit(moment, sort_time, (number, index), doc)))
+        matched = [members[p] for matchers, members in groups for p in matchers.matches(doc)]
+        if eql:
+            matched += [index for index, program in eql if program.prefilter(doc)]
+        for rule_index in matched:
+            moment = times[rule_slot[rule_index]]
+            if moment is None or (since is not None and moment < since) or (
+                    until is not None and moment > until):
+                continue
+            if sort_time is None:
+                sort_time = _sort_time(doc)
+            hits.append((rule_index, Hit(moment, sort_time, (number, index), doc)))
     part.bounds = [(lo, hi) if lo is not None and hi is not None else None
                    for lo, hi in zip(lows, highs, strict=True)]
 

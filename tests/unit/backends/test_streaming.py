@@ -10,6 +10,7 @@ with times on window edges, repeated event ids, and documents without the overri
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from hypothesis import strategies as st
 from kmsdet.backends.embedded import EmbeddedBackend
 from kmsdet.backends.schedule import doc_time, run_on_schedule
 from kmsdet.backends.streaming import make_hit, schedule_alerts
+from kmsdet.rules.loader import load_rule
 from kmsdet.rules.model import Rule
 from tests.unit.rules.rule_text import load, rule_text
 
@@ -152,3 +154,64 @@ def test_new_terms_history_is_never_reread() -> None:
     got = streaming(rule, docs, T0, T0 + timedelta(minutes=100))
     assert [a.event_id for a in got] == ["first", "after-gap"]
     assert _comparable(got) == _comparable(reference(rule, docs, T0, T0 + timedelta(minutes=100)))
+
+
+# ------------------------------------------------------------------ EQL sequences on a schedule
+
+PACK = Path(__file__).resolve().parents[3] / "rules" / "aws_kms"
+SEQUENCE_RULE = load_rule(PACK / "impact_kms_key_policy_replaced_then_key_disabled_or_deleted.toml")
+
+
+@st.composite
+def sequence_streams(draw: st.DrawFn) -> list[dict[str, Any]]:
+    docs = []
+    for index in range(draw(st.integers(0, 30))):
+        minute = draw(st.sampled_from([0, 1, 4, 5, 6, 9, 10, 11, 15, 16, 30, 31]))
+        when = T0 + timedelta(minutes=minute, seconds=draw(st.sampled_from([0, 30])))
+        docs.append({
+            "@timestamp": _iso(when - timedelta(seconds=draw(st.sampled_from([0, 90])))),
+            "event": {"dataset": "aws.cloudtrail", "provider": "kms.amazonaws.com",
+                      "outcome": "success", "id": f"s{index}", "ingested": _iso(when),
+                      "action": draw(st.sampled_from(["PutKeyPolicy", "DisableKey",
+                                                      "ScheduleKeyDeletion", "Decrypt"]))},
+            "aws": {"cloudtrail": {"user_identity": {"arn": draw(st.sampled_from(["a", "b"]))},
+                                   "resources": {"arn": draw(st.sampled_from(["k1", "k2"]))}}},
+        })
+    return draw(st.permutations(docs))
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(docs=sequence_streams())
+def test_eql_sequences_on_the_schedule_equal_the_per_run_reference(docs: list) -> None:
+    from kmsdet.eql.rule import program_for
+
+    rule = SEQUENCE_RULE
+    times = [t for d in docs if (t := doc_time(rule, d)) is not None]
+    if not times:
+        return
+    start, end = min(times), max(times)
+    program = program_for(rule)
+    hits = [h for i, d in enumerate(docs) if program.prefilter(d)
+            and (h := make_hit(rule, d, (i,)))]
+    got = schedule_alerts(rule, hits, start=start, end=end).alerts
+    assert _comparable(got) == _comparable(reference(rule, docs, start, end))
+
+
+def test_a_sequence_seen_by_overlapping_runs_is_one_alert() -> None:
+    def event(minute: int, action: str, event_id: str) -> dict[str, Any]:
+        when = _iso(T0 + timedelta(minutes=minute))
+        return {"@timestamp": when,
+                "event": {"dataset": "aws.cloudtrail", "provider": "kms.amazonaws.com",
+                          "outcome": "success", "id": event_id, "ingested": when,
+                          "action": action},
+                "aws": {"cloudtrail": {"user_identity": {"arn": "a"},
+                                       "resources": {"arn": "k1"}}}}
+
+    docs = [event(0, "PutKeyPolicy", "p"), event(4, "DisableKey", "d")]
+    rule = SEQUENCE_RULE
+    hits = [h for i, d in enumerate(docs) if (h := make_hit(rule, d, (i,)))]
+    end = T0 + timedelta(minutes=4)
+    got = schedule_alerts(rule, hits, start=T0, end=end)
+    assert [a.event_id for a in got.alerts] == ["sequence:p+d"]
+    assert got.runs >= 2  # two runs' look-backs hold both events; the second adds nothing
+    assert _comparable(got.alerts) == _comparable(reference(rule, docs, T0, end))

@@ -119,13 +119,20 @@ def test_a_rejected_record_matches_no_rule_once_mapped(pack: list[Rule],
     doc = to_ecs(record, ingested=START)
     if plan.prefilter.keep(record):
         return
-    backend = EmbeddedBackend()
-    matched = [r.name for r in pack if backend.matcher(r, START)(doc)]
+    matched = [r.name for r in pack if _matches(r, doc)]
     assert not matched, f"rejected a record that {matched} match"
     for primary, fallback in plan.slots:
         assert primary in RAW_TIMED
         assert _raw_slot_time(primary, record, START) == doc_time(
             _with_slot(pack, plan, primary, fallback), doc)
+
+
+def _matches(rule: Rule, doc: dict[str, Any]) -> bool:
+    if rule.rule.type == "eql":
+        from kmsdet.eql.rule import program_for
+
+        return program_for(rule).prefilter(doc)
+    return EmbeddedBackend().matcher(rule, START)(doc)
 
 
 def _with_slot(pack: list[Rule], plan: Any, primary: str, fallback: bool) -> Rule:
