@@ -11,6 +11,7 @@ from typing import Any
 from kmsdet.backends.base import Alert
 from kmsdet.backends.documents import first_value
 from kmsdet.backends.streaming import schedule_alerts
+from kmsdet.backtest.report_fields import PRINCIPAL_FIELD, SOURCE_IP_FIELD
 from kmsdet.backtest.scan import (
     ScanPlan,
     ScanResult,
@@ -22,9 +23,6 @@ from kmsdet.backtest.scan import (
     scan_documents,
 )
 from kmsdet.rules.model import Rule
-
-PRINCIPAL_FIELD = "aws.cloudtrail.user_identity.arn"
-SOURCE_IP_FIELD = "source.ip"
 
 
 @dataclass(frozen=True)

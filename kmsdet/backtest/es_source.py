@@ -20,7 +20,8 @@ from kmsdet.backends.schedule import doc_time
 from kmsdet.backends.streaming import Hit
 from kmsdet.backtest.engine import BacktestResult, schedule
 from kmsdet.backtest.prefilter import necessary_clause
-from kmsdet.backtest.scan import ScanPlan, ScanResult, build_plan, widen
+from kmsdet.backtest.scan import ScanPlan, ScanResult, build_plan, project, widen
+from kmsdet.eql.rule import program_for
 from kmsdet.errors import UsageError
 from kmsdet.es.search import range_filter, rule_query, sort_clause
 from kmsdet.fields.registry import DEFAULT_SECURITY_INDICES, schema_for_indices
@@ -49,11 +50,13 @@ def backtest_elasticsearch(rules: Sequence[Rule], client: Elasticsearch,
             if bounds is None:
                 continue
             query = _search_query(plan, number, rule)
+            exact = program_for(rule).prefilter if rule.rule.type == "eql" else None
             for position, source in enumerate(_matching(client, indices, query, rule, page)):
                 moment = doc_time(rule, source)
-                if moment is not None:
+                if moment is not None and (exact is None or exact(source)):
+                    kept = source if number in plan.whole else project(source, plan.kept_fields)
                     scanned.hits[number].append(Hit(moment, _sort_time(source), (position,),
-                                                    source))
+                                                    kept))
     result = schedule(plan, scanned)
     result.events = _count(client, plan, index)
     return result
@@ -63,7 +66,9 @@ def _search_query(plan: ScanPlan, number: int, rule: Rule) -> dict[str, Any]:
     """The rule's query and the backtest's time range. A query with date math is searched by
     its time-independent part, and each run re-matches what comes back."""
     schema = schema_for_indices(tuple(rule.rule.index or ()))
-    if number in plan.date_rules:
+    if rule.rule.type == "eql":
+        query = _eql_superset(rule)
+    elif number in plan.date_rules:
         from kmsdet.backends.embedded import EmbeddedBackend
         from kmsdet.kql.dsl import build_es_query
 
@@ -82,6 +87,50 @@ def _search_query(plan: ScanPlan, number: int, rule: Rule) -> dict[str, Any]:
         high = plan.until or datetime(9999, 1, 1, tzinfo=timezone.utc)
         filters.append(range_filter(rule, low, high))
     return {"bool": {"filter": filters}}
+
+
+def _eql_superset(rule: Rule) -> dict[str, Any]:
+    """A search returning every document any event query of the EQL rule may match: its
+    clauses on event.provider/event.action, case-insensitive (so a superset whatever the
+    operator's case rules); the EQL engine then keeps exactly its own matches."""
+    from kmsdet.backtest.prefilter import eql_probe_clauses
+
+    steps = eql_probe_clauses(rule)
+    dsl = [_eql_dsl(clauses) for clauses in steps] if steps is not None else None
+    if dsl is None or any(d is None for d in dsl):
+        raise UsageError(f"'{rule.name}' cannot be backtested on Elasticsearch: an event query "
+                         "has no plain clause on event.provider or event.action to search by",
+                         file=str(rule.source.path), field="rule.query",
+                         hint="backtest it over files, or add such a clause to each event query")
+    return {"bool": {"should": dsl, "minimum_should_match": 1}}
+
+
+def _eql_dsl(clauses: Any) -> dict[str, Any] | None:
+    from kmsdet.eql import ast as eql
+
+    if isinstance(clauses, list):
+        parts = [_eql_dsl(c) for c in clauses]
+        return None if any(p is None for p in parts) else {"bool": {"filter": parts}}
+    if isinstance(clauses, (eql.And, eql.Or)):
+        parts = [_eql_dsl(c) for c in clauses.items]
+        if any(p is None for p in parts):
+            return None
+        return {"bool": {"filter": parts}} if isinstance(clauses, eql.And) else \
+            {"bool": {"should": parts, "minimum_should_match": 1}}
+    if isinstance(clauses, eql.Compare):
+        return _term(clauses.left.path, clauses.right.value)
+    if isinstance(clauses, eql.InSet):
+        return {"bool": {"should": [_term(clauses.expr.path, v.value) for v in clauses.values],
+                         "minimum_should_match": 1}}
+    if isinstance(clauses, eql.Pattern) and not any("\\" in p for p in clauses.patterns):
+        return {"bool": {"should": [{"wildcard": {clauses.expr.path: {
+            "value": p, "case_insensitive": True}}} for p in clauses.patterns],
+            "minimum_should_match": 1}}
+    return None
+
+
+def _term(field: str, value: Any) -> dict[str, Any]:
+    return {"term": {field: {"value": value, "case_insensitive": True}}}
 
 
 def _matching(client: Elasticsearch, indices: list[str], query: Mapping[str, Any], rule: Rule,

@@ -101,18 +101,31 @@ def _eql_probe(rule: Rule) -> Callable[[Mapping[str, Any]], bool] | None:
     from kmsdet.kql.matcher import _Doc
 
     program = program_for(rule)
-    query = program.query
+    steps = eql_probe_clauses(rule)
+    if steps is None:
+        return None
+    tests = [program.compiler.condition(kept[0] if len(kept) == 1 else eql.And(tuple(kept)))
+             for kept in steps]
+    return lambda probe: any(test(_Doc(probe)) is True for test in tests)
+
+
+def eql_probe_clauses(rule: Rule) -> list[list[Any]] | None:
+    """Per event query of the EQL rule (sequence steps and ``until`` included), its necessary
+    clauses on the probed fields; None when one query has none."""
+    from kmsdet.eql import ast as eql
+    from kmsdet.eql.rule import program_for
+
+    query = program_for(rule).query
     steps = [query] if isinstance(query, eql.EventQuery) else \
         [s.query for s in query.steps] + (
             [query.until.query] if isinstance(query, eql.Sequence) and query.until else [])
-    tests = []
+    out = []
     for step in steps:
         kept = [c for c in _eql_conjuncts(step.condition) if _eql_positive_on_probe(c)]
         if not kept:
             return None
-        tests.append(program.compiler.condition(kept[0] if len(kept) == 1 else eql.And(
-            tuple(kept))))
-    return lambda probe: any(test(_Doc(probe)) is True for test in tests)
+        out.append(kept)
+    return out
 
 
 def _eql_conjuncts(expr: Any) -> list[Any]:

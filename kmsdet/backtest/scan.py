@@ -59,6 +59,8 @@ class ScanPlan:
     prefilter: RawPrefilter | None
     date_rules: frozenset[int]  # queries with date math: re-matched at every run
     eql: list[tuple[int, Any]]  # (rule index, EqlProgram): matched by the EQL engine
+    kept_fields: tuple[str, ...]  # what a hit keeps of its document...
+    whole: frozenset[int]  # ...except for these rules' hits (EQL, date math): all of it
     since: datetime | None = None
     until: datetime | None = None
 
@@ -123,8 +125,38 @@ def build_plan(rules: Sequence[Rule], *, since: datetime | None = None,
         groups.append((compile_many(scanned, schema_for_indices(indices)), group))
     prefilter = (build_prefilter(rules, nodes)
                  if all(slot[0] in RAW_TIMED for slot in slots) else None)
+    whole = date_rules | {i for i, _ in eql_programs}
     return ScanPlan(list(rules), groups, slots, rule_slot, prefilter, date_rules, eql_programs,
-                    since, until)
+                    kept_fields(rules, slots), frozenset(whole), since, until)
+
+
+def kept_fields(rules: Sequence[Rule], slots: Sequence[Slot]) -> tuple[str, ...]:
+    """The fields the schedule and the report read from a matched document: its times and id,
+    the threshold and new_terms fields, the principal and the source address. A hit keeps
+    only these, so memory grows by a few hundred bytes per match, not by a whole document."""
+    from kmsdet.backtest.report_fields import REPORT_FIELDS
+
+    fields = ["@timestamp", "event.id", *(primary for primary, _ in slots), *REPORT_FIELDS]
+    for rule in rules:
+        spec = rule.rule.threshold
+        if spec is not None:
+            fields += spec.fields + [c.field for c in spec.cardinality or []]
+        if rule.rule.new_terms is not None:
+            fields += rule.rule.new_terms.value
+    return tuple(dict.fromkeys(fields))
+
+
+def project(doc: Mapping[str, Any], fields: Sequence[str]) -> dict[str, Any]:
+    """``doc`` cut down to ``fields`` (dotted keys; the matcher's field access reads them as it
+    reads the original)."""
+    from kmsdet.backends.documents import values_at
+
+    out: dict[str, Any] = {}
+    for name in fields:
+        values = values_at(doc, name)
+        if values:
+            out[name] = values[0] if len(values) == 1 else values
+    return out
 
 
 def discover(paths: Iterable[Path | str]) -> list[Source]:
@@ -238,6 +270,7 @@ def _scan_items(plan: ScanPlan, items: Iterable[tuple[str, Mapping[str, Any], in
     from kmsdet.cloudtrail.to_ecs import to_ecs
 
     slots, rule_slot, groups, eql = plan.slots, plan.rule_slot, plan.groups, plan.eql
+    whole = plan.whole
     since, until, prefilter = plan.since, plan.until, plan.prefilter
     lows: list[datetime | None] = [b[0] if b else None for b in part.bounds]
     highs: list[datetime | None] = [b[1] if b else None for b in part.bounds]
@@ -260,6 +293,7 @@ def _scan_items(plan: ScanPlan, items: Iterable[tuple[str, Mapping[str, Any], in
         times = [rule_time(doc, primary, fallback) for primary, fallback in slots]
         _bound(times, lows, highs, since, until)
         sort_time = None
+        kept = None
         matched = [members[p] for matchers, members in groups for p in matchers.matches(doc)]
         if eql:
             matched += [index for index, program in eql if program.prefilter(doc)]
@@ -270,7 +304,12 @@ def _scan_items(plan: ScanPlan, items: Iterable[tuple[str, Mapping[str, Any], in
                 continue
             if sort_time is None:
                 sort_time = _sort_time(doc)
-            hits.append((rule_index, Hit(moment, sort_time, (number, index), doc)))
+            if rule_index in whole:
+                hits.append((rule_index, Hit(moment, sort_time, (number, index), doc)))
+                continue
+            if kept is None:
+                kept = project(doc, plan.kept_fields)
+            hits.append((rule_index, Hit(moment, sort_time, (number, index), kept)))
     part.bounds = [(lo, hi) if lo is not None and hi is not None else None
                    for lo, hi in zip(lows, highs, strict=True)]
 

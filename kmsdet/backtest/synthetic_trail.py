@@ -69,10 +69,27 @@ def _records(spec: TrailSpec) -> Iterator[dict[str, Any]]:
                 spec.records, chunk=chunk, chunk_size=CHUNK, seed=spec.seed,
                 start=spec.start, span=span)):
             yield record
-            if (chunk * CHUNK + number + 1) % spec.attack_every == 0:
+            position = chunk * CHUNK + number + 1
+            if position % spec.attack_every == 0:
                 at = datetime.fromisoformat(record["eventTime"].replace("Z", "+00:00"))
-                yield build_record({"eventName": attack_rng.choice(ATTACKS)}, rng=attack_rng,
-                                   at=at + timedelta(seconds=attack_rng.randint(0, 59)))
+                at += timedelta(seconds=attack_rng.randint(0, 59))
+                if position % (spec.attack_every * 5) == 0:
+                    yield from _policy_then_destruction(attack_rng, at)
+                else:
+                    yield build_record({"eventName": attack_rng.choice(ATTACKS)},
+                                       rng=attack_rng, at=at)
+
+
+def _policy_then_destruction(rng: random.Random, at: datetime) -> Iterator[dict[str, Any]]:
+    """One principal replaces a key's policy, then disables the key or schedules its deletion
+    a few minutes later: the sequence the pack's EQL rule looks for."""
+    name = f"intruder-{rng.randint(1, 9)}"
+    who = {"userIdentity": {"type": "IAMUser", "userName": name,
+                            "arn": f"arn:aws:iam::{DEFAULT_ACCOUNT}:user/{name}"}}
+    key = f"{rng.getrandbits(32):08x}-1111-4222-8333-{rng.getrandbits(48):012x}"
+    yield build_record({"eventName": "PutKeyPolicy", **who}, rng=rng, at=at, key_id=key)
+    yield build_record({"eventName": rng.choice(["DisableKey", "ScheduleKeyDeletion"]), **who},
+                       rng=rng, at=at + timedelta(minutes=rng.randint(1, 8)), key_id=key)
 
 
 def _flush(folder: Path, batch: list[dict[str, Any]], carry: list[dict[str, Any]],

@@ -65,6 +65,8 @@ def test_elasticsearch_source_gives_the_alerts_of_the_files(es_client: Elasticse
     from_files = backtest(rules, [trail], workers=1)
     from_es = backtest_elasticsearch(rules, es_client, index=seeded, page=97)
     assert len({a.rule_id for a in from_files.alerts}) >= 8
+    assert any(a.event_id and a.event_id.startswith("sequence:") for a in from_files.alerts), \
+        "the trail's injected sequences should wake the EQL rule"
     assert from_es.alerts == from_files.alerts
     assert from_es.events == from_files.events
 

@@ -60,6 +60,7 @@ def _documents(root: Path) -> list[dict[str, Any]]:
 def test_backtest_raises_exactly_the_reference_alerts(pack: list[Rule], trail: Path) -> None:
     expected = replay_per_run(pack, _documents(trail))
     assert len({a.rule_id for a in expected}) >= 8, "the trail should wake most of the pack"
+    assert any((a.event_id or "").startswith("sequence:") for a in expected), "and EQL"
     for workers in (1, 2):
         result = backtest(pack, [trail], workers=workers)
         assert result.alerts == expected, f"workers={workers}"
