@@ -38,7 +38,7 @@ CACHE = Path.home() / ".cache" / "kmsdet-bench"
 def trail(records: int, days: int) -> Path:
     from kmsdet.backtest.synthetic_trail import TrailSpec, write_trail
 
-    root = CACHE / f"trail-{records}-{days}d"
+    root = CACHE / f"trail-v2-{records}-{days}d"  # v2: with injected EQL sequences
     done = root / ".complete"
     if not done.exists():
         began = time.perf_counter()
@@ -109,7 +109,7 @@ def main() -> int:
     parser.add_argument("--larger", type=int, default=3_000_000,
                         help="a second size for the RSS comparison (0: skip)")
     parser.add_argument("--days", type=int, default=30)
-    parser.add_argument("--reference-records", type=int, default=5_000)
+    parser.add_argument("--reference-records", type=int, default=3_000)
     parser.add_argument("--measure", nargs=2, metavar=("MODE", "ROOT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
