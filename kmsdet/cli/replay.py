@@ -29,8 +29,7 @@ from kmsdet.cli.targets import (
     ES_URL,
     ES_USER,
     TARGET,
-    es_target,
-    target_options,
+    es_target_named,
 )
 from kmsdet.errors import EXIT_OK, InputError, UsageError
 from kmsdet.reports.console import stderr, stdout, write_json
@@ -124,13 +123,8 @@ def replay(
         from kmsdet.backtest.es_source import backtest_elasticsearch
         from kmsdet.es.client import connect
 
-        named = None
-        if target:
-            from kmsdet.config import resolve_target
-
-            named = resolve_target(target_options(target, None, None, None, None, None, None,
-                                                  insecure, config))
-        es = es_target(es_url, es_api_key, es_user, es_password, es_ca_cert, insecure, named)
+        es = es_target_named(target, config, es_url, es_api_key, es_user, es_password,
+                             es_ca_cert, insecure)
         client = connect(es)
         try:
             result = backtest_elasticsearch(loaded, client, es, since=start, until=end,

@@ -82,3 +82,17 @@ def es_target(url: str | None, api_key: str | None, user: str | None, password: 
         ca_cert = ca_cert or named.ca_cert
     return EsTarget.from_options(url=url, api_key=api_key, user=user, password=password,
                                  ca_cert=ca_cert, insecure=bool(insecure))
+
+
+def es_target_named(target: str | None, config: Path | None, url: str | None,
+                    api_key: str | None, user: str | None, password: str | None,
+                    ca_cert: Path | None, insecure: bool | None):  # noqa: ANN201 - EsTarget
+    """:func:`es_target` for commands whose only target is Elasticsearch: ``--target NAME``
+    supplies a named target's Elasticsearch."""
+    named = None
+    if target:
+        from kmsdet.config import resolve_target
+
+        named = resolve_target(target_options(target, None, None, None, None, None, None,
+                                              insecure, config))
+    return es_target(url, api_key, user, password, ca_cert, insecure, named)
