@@ -9,7 +9,9 @@ Elasticsearch's EQL verifier does (its own tests state each rule):
 
 * KD302 unknown field (``?field`` is optional and never reported).
 * KD303 error: ``:``, ``like``, ``regex`` (and their ``~`` forms) and ``in~`` on a field that is
-  not a string ("first argument of [:] must be [string] ... consider using [==]").
+  not a string ("first argument of [:] must be [string] ... consider using [==]"); any
+  comparison on a text field without a keyword multi-field ("No keyword/multi-field defined
+  exact matches").
 * KD304 error: an ``in`` list value whose type the field's cannot take (``long_field in (1,
   "x")``: "2nd argument ... must be [long]"). A comparison (``==``, ``<``, ...) with a
   mismatched literal passes the verifier, so it is only a warning where the value cannot
@@ -33,7 +35,8 @@ _TOKEN = re.compile(
     r'"""(?:.|\n)*?"""|"(?:\\.|[^"\\])*"|\'(?:\\.|[^\'\\])*\'|/\*(?:.|\n)*?\*/|//[^\n]*'
     r"|(?P<opt>\?)?(?P<field>`[^`]+`|[A-Za-z_@][\w@.\-]*(?<![.\-]))"
     r"(?:\s*(?P<op>:|like~|regex~|in~|like|regex|in|==|!=|<=|>=|<|>)"
-    r"\s*(?P<rhs>\((?:[^()\"]|\"(?:\\.|[^\"\\])*\")*\)|\"(?:\\.|[^\"\\])*\"|-?\d+(?:\.\d+)?)?)?"
+    r"\s*(?P<rhs>\((?:[^()\"]|\"(?:\\.|[^\"\\])*\")*\)|\"(?:\\.|[^\"\\])*\"|-?\d+(?:\.\d+)?"
+    r"|(?P<null>null\b))?)?"
 )
 _LITERAL = re.compile(r'"((?:\\.|[^"\\])*)"|(-?\d+(?:\.\d+)?)')
 #: Operators Elasticsearch runs on strings only.
@@ -50,6 +53,7 @@ class _Use:
     optional: bool
     op: str | None
     literals: tuple[str | int | float, ...]
+    null: bool = False  # `field == null` / `!= null`: a missing-value test, no comparison
 
 
 def _literals(rhs: str | None) -> tuple[str | int | float, ...]:
@@ -72,7 +76,8 @@ def _uses(query: str) -> Iterator[_Use]:
         if rhs and '"""' in query[match.end("op"):match.end("rhs") + 2]:
             rhs = None  # raw strings hold quotes and backslashes: not read here
         yield _Use(name.strip("`"), Span(match.start("field"), match.end("field")),
-                   bool(match.group("opt")), match.group("op"), _literals(rhs))
+                   bool(match.group("opt")), match.group("op"), _literals(rhs),
+                   bool(match.group("null")))
 
 
 def _ast_fields(node: object, out: set[str]) -> None:
@@ -124,6 +129,15 @@ def _check_use(use: _Use, schema: FieldSchema) -> Iterator[QueryIssue]:
     if not type_:
         return
     family = "numeric" if type_ in NUMERIC_TYPES else "date" if type_ in DATE_TYPES else type_
+    if use.null:
+        return
+    if use.op and type_ in TEXT_TYPES and not _has_exact_sub_field(use.name, schema):
+        yield QueryIssue(
+            "KD303", "error",
+            f"`{use.name}` is {type_} with no keyword multi-field: Elasticsearch's EQL compares "
+            "exact values only and rejects the query",
+            use.span, use.name, "compare a keyword field, or match the text in a KQL rule")
+        return
     if use.op in _STRING_ONLY and type_ not in _STRING_TYPES:
         yield QueryIssue(
             "KD303", "error",
@@ -149,6 +163,11 @@ def _check_use(use: _Use, schema: FieldSchema) -> Iterator[QueryIssue]:
                 f"`{use.name}` is {type_}, compared with {literal!r}: {problem}",
                 use.span, use.name, "compare it with a value of its own type")
             return
+
+
+def _has_exact_sub_field(name: str, schema: FieldSchema) -> bool:
+    return any((info := schema.get(sub)) is not None and info.type in KEYWORD_TYPES
+               for sub in schema.expand(name + ".*"))
 
 
 def _incompatible(family: str, literal: object) -> bool:

@@ -55,9 +55,14 @@ def test_unknown_field_in_the_second_step_of_a_sequence_is_located() -> None:
     # raw strings are not read as literals
     ('process where process.pid == 4 and process.name : """C:\\x"""\n', []),
     ('process where process.name in ("a", """b""") and process.pid in (1, 2)\n', []),
+    # exact comparisons need a keyword: text without one is refused, a text multi-field's
+    # parent or keyword sibling is fine
+    ('any where message == "x"\n', [("KD303", "error")]),
+    ('any where message != null and process.command_line == "x"\n', []),
+    ('any where process.command_line.text == "x"\n', [("KD303", "error")]),
 ], ids=["num-str", "num-numeric-str", "kw-num", "bad-ip", "ci-on-long", "ci-in-on-ip",
         "in-mixed-numeric", "in-mixed-keyword", "ok", "ok-ip", "optional", "defend",
-        "raw-string", "raw-in-list"])
+        "raw-string", "raw-in-list", "text", "text-null", "text-multi-field"])
 def test_type_and_operator_checks(query: str, expected: list[tuple[str, str]]) -> None:
     assert [(code, severity) for code, severity, _ in findings(eql_rule(query))] == expected
 
