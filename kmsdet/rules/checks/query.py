@@ -148,7 +148,8 @@ class QuerySyntax(Check):
 
 
 class QueryFields(Check):
-    """Runs the KQL schema checks; their own codes (KD302-KD305) are kept on each finding."""
+    """Runs the schema checks of the rule's language (KQL, EQL, ES|QL); their own codes
+    (KD302-KD305) are kept on each finding."""
 
     code = "KD302"
     checks_deprecated = False  # fields are renamed under retired rules; nobody runs them
@@ -159,6 +160,7 @@ class QueryFields(Check):
         import kmsdet.rules.eql_fields  # noqa: F401
         from kmsdet.fields.registry import DEFAULT_SECURITY_INDICES, schema_for_indices
 
+        # Builds the field tables and the did-you-mean index of the most common schema.
         schema_for_indices(DEFAULT_SECURITY_INDICES).suggest("event.actoin")
 
     def check(self, rule: Rule, ctx: LintContext) -> Iterable[Finding]:
