@@ -94,8 +94,8 @@ class QuerySyntax(Check):
     summary = "the query parses (KQL, EQL, and the ES|QL structure kmsdet reads)"
 
     def warm(self) -> None:
-        import eql.parser  # noqa: F401 - builds its grammar on import (~0.3 s)
-
+        # Not the eql library: its import builds a grammar (~0.4 s) that a tree without EQL
+        # rules never needs, and workers that do need it build it side by side.
         import kmsdet.esql.analysis  # noqa: F401
         import kmsdet.kql.parser  # noqa: F401
 
@@ -148,7 +148,8 @@ class QuerySyntax(Check):
 
 
 class QueryFields(Check):
-    """Runs the KQL schema checks; their own codes (KD302-KD305) are kept on each finding."""
+    """Runs the schema checks of the rule's language (KQL, EQL, ES|QL); their own codes
+    (KD302-KD305) are kept on each finding."""
 
     code = "KD302"
     checks_deprecated = False  # fields are renamed under retired rules; nobody runs them
@@ -159,6 +160,7 @@ class QueryFields(Check):
         import kmsdet.rules.eql_fields  # noqa: F401
         from kmsdet.fields.registry import DEFAULT_SECURITY_INDICES, schema_for_indices
 
+        # Builds the field tables and the did-you-mean index of the most common schema.
         schema_for_indices(DEFAULT_SECURITY_INDICES).suggest("event.actoin")
 
     def check(self, rule: Rule, ctx: LintContext) -> Iterable[Finding]:

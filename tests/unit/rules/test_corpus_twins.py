@@ -26,15 +26,15 @@ TWINS: dict[str, tuple[str, str, str]] = {
     "command_and_control_curl_user_agent_to_rare_http_host.toml":
         ("(curl* or Wget*)", "(curl* or W*get)", "KD305"),
     "command_and_control_download_tool_followed_by_outbound_connection.toml":
-        ('event.action == "connection_attempted"', "event.action == 4", "KD304"),
+        ('event.action == "connection_attempted"', 'event.action in ("connection_attempted", 4)',
+         "KD304"),
     "command_and_control_threat_intel_ip_address_match.toml":
         ("source.ip:* or", "source.ip:10.* or", "KD305"),
     "credential_access_okta_push_notifications_denied_repeatedly.toml":
         ("event.dataset:okta.system and", "event.dataset:okta.system and @timestamp:yesterday and",
          "KD304"),
     "credential_access_ssh_password_guessing_then_success.toml":
-        ('"success" and source.ip != null and source.ip != "0.0.0.0"',
-         '"success" and source.ip != null and source.ip != "0.0.0"', "KD304"),
+        ('event.outcome == "success"', 'event.outcome in ("success", 1)', "KD304"),
     "defense_evasion_defender_exclusion_added_via_powershell.toml":
         ('type = "query"', 'type = "eql"', "KD203"),
     "defense_evasion_rundll32_running_script_protocol.toml":
@@ -50,7 +50,7 @@ TWINS: dict[str, tuple[str, str, str]] = {
         ("event.category:process and", "event.category:process and process.pid:bash and",
          "KD304"),
     "execution_windows_service_binary_in_temp_first_seen.toml":
-        ("process.pid > 4", 'process.pid > "4"', "KD304"),
+        ("process.pid > 4", 'process.pid in ("4")', "KD304"),
     "exfiltration_aws_s3_objects_read_with_desktop_browser_client.toml":
         ("event.action:GetObject and", "event.action:GetObject and not event.action:GetObject and",
          "KD308"),

@@ -36,11 +36,16 @@ def test_unknown_field_in_the_second_step_of_a_sequence_is_located() -> None:
 
 
 @pytest.mark.parametrize(("query", "expected"), [
-    ('process where process.pid == "abc"\n', ["KD304"]),
-    ('process where process.name == 4\n', ["KD304"]),
-    ('network where destination.ip == "not-an-ip"\n', ["KD304"]),
-    ('network where destination.port : "44*"\n', ["KD303"]),
-    ('network where destination.ip in~ ("10.0.0.1")\n', ["KD303"]),
+    # Comparisons with a mismatched literal pass Elasticsearch's verifier: at most a warning
+    ('process where process.pid == "abc"\n', [("KD304", "warning")]),
+    ('process where process.pid > "4"\n', []),
+    ('process where event.code == 4624\n', []),
+    ('network where destination.ip == "not-an-ip"\n', [("KD304", "warning")]),
+    # `:` and `in~` need strings; an `in` list must hold the field's own type
+    ('network where destination.port : "44*"\n', [("KD303", "error")]),
+    ('network where destination.ip in~ ("10.0.0.1")\n', [("KD303", "error")]),
+    ('process where process.pid in (1, "two")\n', [("KD304", "error")]),
+    ('process where process.name in ("a", 2)\n', [("KD304", "error")]),
     ('process where process.name : "cmd*" and process.pid > 4\n', []),
     ('network where destination.ip == "10.0.0.1" and source.port in (1, 2)\n', []),
     # optional fields (`?field`) may be missing; names inside strings are not fields
@@ -50,11 +55,16 @@ def test_unknown_field_in_the_second_step_of_a_sequence_is_located() -> None:
     # raw strings are not read as literals
     ('process where process.pid == 4 and process.name : """C:\\x"""\n', []),
     ('process where process.name in ("a", """b""") and process.pid in (1, 2)\n', []),
-    ('process where process.pid in (1, "two")\n', ["KD304"]),
-], ids=["num-str", "kw-num", "bad-ip", "ci-on-long", "ci-in-on-ip", "ok", "ok-ip", "optional",
-        "defend", "raw-string", "raw-in-list", "in-list"])
-def test_type_and_operator_checks(query: str, expected: list[str]) -> None:
-    assert [code for code, _, _ in findings(eql_rule(query))] == expected
+    # exact comparisons need a keyword: text without one is refused, a text multi-field's
+    # parent or keyword sibling is fine
+    ('any where message == "x"\n', [("KD303", "error")]),
+    ('any where message != null and process.command_line == "x"\n', []),
+    ('any where process.command_line.text == "x"\n', [("KD303", "error")]),
+], ids=["num-str", "num-numeric-str", "kw-num", "bad-ip", "ci-on-long", "ci-in-on-ip",
+        "in-mixed-numeric", "in-mixed-keyword", "ok", "ok-ip", "optional", "defend",
+        "raw-string", "raw-in-list", "text", "text-null", "text-multi-field"])
+def test_type_and_operator_checks(query: str, expected: list[tuple[str, str]]) -> None:
+    assert [(code, severity) for code, severity, _ in findings(eql_rule(query))] == expected
 
 
 def test_on_a_complete_schema_an_unknown_eql_field_is_an_error() -> None:
@@ -71,7 +81,7 @@ def test_comments_do_not_hide_or_invent_fields() -> None:
 def test_each_step_of_a_sequence_reports_its_own_mistake() -> None:
     query = ('sequence by host.id with maxspan=1m\n'
              '  [process where process.pid > 4]\n'
-             '  [process where process.pid > "four"]\n')
+             '  [process where process.pid in (4, "four")]\n')
     text = eql_rule(query)
     [finding] = QueryFields().check(load(text).rule, LintContext())
     assert finding.code == "KD304"
