@@ -33,7 +33,7 @@ Document = Mapping[str, Any]
 _MISSING_KEY = object()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class EqlMatch:
     """One result of the EQL search: an event (``events`` has one document) or a sequence or
     sample (its events, in step order)."""

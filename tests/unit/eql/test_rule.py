@@ -68,3 +68,14 @@ def test_the_per_run_document_cap_counts_building_blocks() -> None:
     # would be the 1001st.
     assert len(alerts) == 250
     assert alerts[0].event_id == "sequence:a+b+c"
+
+
+def test_eql_rules_run_over_a_chunked_baseline_as_over_its_documents() -> None:
+    from kmsdet.cases.baseline import BaselineDocuments
+
+    query = 'any where event.action in ("Decrypt", "GenerateDataKey") and user.name : "*a*"'
+    r = eql_rule(query, extra={'from = "now-20m"': 'from = "now-2d"'})
+    baseline = BaselineDocuments(600, seed=5, now=NOW, run_id="b", chunk_size=200)
+    [chunked] = EmbeddedBackend(workers=1).execute([Execution(r, baseline, NOW, "b")])
+    listed = EmbeddedBackend().run(r, list(baseline), NOW)
+    assert chunked == listed and len(listed) > 0
