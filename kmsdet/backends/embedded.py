@@ -71,9 +71,13 @@ class EmbeddedBackend(Backend):
         """Executions that share one document list (a baseline) are evaluated together."""
         results: list[list[Alert]] = [[] for _ in executions]
         groups: dict[int, list[int]] = {}
+        materialised: dict[int, Sequence[Mapping[str, Any]]] = {}
         for index, execution in enumerate(executions):
             if execution.rule.rule.type == EQL_TYPE:  # kmsdet.eql: one rule at a time
-                results[index] = self.run(execution.rule, _materialised(execution.documents),
+                source = execution.documents
+                if id(source) not in materialised:
+                    materialised[id(source)] = _materialised(source)
+                results[index] = self.run(execution.rule, materialised[id(source)],
                                           execution.now)
                 continue
             groups.setdefault(id(execution.documents), []).append(index)
@@ -186,8 +190,8 @@ class EmbeddedBackend(Backend):
 
 def _materialised(documents: Sequence[Mapping[str, Any]]) -> Sequence[Mapping[str, Any]]:
     """A chunked source as one list in its document order (EQL rules need whole windows)."""
-    if not isinstance(documents, ChunkedDocuments):
-        return documents
+    if not isinstance(documents, ChunkedDocuments) or isinstance(documents, Sequence):
+        return documents  # a sequence iterates in that order itself
     originals = [doc for index in range(documents.chunk_count) for doc in documents.chunk(index)]
     return originals + [copy.make(doc) for copy in documents.derived for doc in originals]
 

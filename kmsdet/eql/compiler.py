@@ -71,7 +71,8 @@ class EqlCompiler:
         if isinstance(expr, ast.Literal):
             if isinstance(expr.value, bool) or expr.value is None:
                 value = expr.value
-                return lambda d: value
+                constant = lambda d: value  # noqa: E731
+                return _two_valued(constant) if value is not None else constant
             raise EqlTypeError(f"a condition cannot be the constant {expr.value!r}",
                                hint="Elasticsearch rejects this query")
         if isinstance(expr, ast.And):
@@ -80,6 +81,8 @@ class EqlCompiler:
             return _or([self.condition(i) for i in expr.items])
         if isinstance(expr, ast.Not):
             inner = self.condition(expr.expr)
+            if _is_two_valued(inner):
+                return _two_valued(lambda d: not inner(d))
 
             def negate(d: _Doc) -> bool | None:
                 found = inner(d)
@@ -95,7 +98,7 @@ class EqlCompiler:
             return self.call_condition(expr)
         if isinstance(expr, ast.Field):
             read = self.reader(expr).read
-            return lambda d: True in read(d)
+            return _two_valued(lambda d: True in read(d))
         value = self.value(expr)
         return lambda d: _truth(value(d))
 
@@ -121,18 +124,20 @@ class EqlCompiler:
         read = self.reader(field).read
         if literal is None:
             if op == "==":
-                return lambda d: not read(d)
+                return _two_valued(lambda d: not read(d))
             if op == "!=":
-                return lambda d: bool(read(d))
+                return _two_valued(lambda d: bool(read(d)))
             return lambda d: None
         wanted = self.typed(field, literal)
         if op == "==":
-            return lambda d: wanted in read(d)
+            return _two_valued(self.reader(field).has(wanted))
         if op == "!=":
-            return lambda d: wanted not in read(d)
+            present = self.reader(field).has(wanted)
+            return _two_valued(lambda d: not present(d))
         test = _COMPARE[op]
-        return lambda d: any(test(v, wanted) for v in read(d) if type(v) is type(wanted) or
-                             (_number(v) and _number(wanted)))
+        return _two_valued(lambda d: any(test(v, wanted) for v in read(d)
+                                         if type(v) is type(wanted) or
+                                         (_number(v) and _number(wanted))))
 
     def typed(self, field: ast.Field, literal: Any) -> Any:
         """The literal as the field's index holds values, or the error Elasticsearch gives."""
@@ -169,11 +174,11 @@ class EqlCompiler:
                 test: Cond = lambda d: any(isinstance(v, str) and v.lower() in folded  # noqa: E731
                                            for v in read(d))
             else:
-                wanted = frozenset(self.typed(field, v) for v in values)
-                test = lambda d: not wanted.isdisjoint(read(d))  # noqa: E731
+                test = self.reader(field).has_any(
+                    frozenset(self.typed(field, v) for v in values))
             if expr.negated:
-                return lambda d: not test(d)
-            return test
+                return _two_valued(lambda d: not test(d))
+            return _two_valued(test)
         value = self.value(expr.expr)
         fold = expr.insensitive
 
@@ -200,8 +205,8 @@ class EqlCompiler:
         if isinstance(expr.expr, ast.Field):
             self._strings_only(expr.expr, expr.kind)
             read = self.reader(expr.expr).read
-            return lambda d: any(isinstance(v, str) and any(m(v) for m in regexes)
-                                 for v in read(d))
+            return _two_valued(lambda d: any(isinstance(v, str) and any(m(v) for m in regexes)
+                                             for v in read(d)))
         value = self.value(expr.expr)
 
         def scripted(d: _Doc) -> bool | None:
@@ -227,10 +232,10 @@ class EqlCompiler:
                 read = self.reader(first).read
                 prefix = literals[0].lower() if expr.insensitive else literals[0]
                 if expr.insensitive:
-                    return lambda d: any(isinstance(v, str) and v.lower().startswith(prefix)
-                                         for v in read(d))
-                return lambda d: any(isinstance(v, str) and v.startswith(prefix)
-                                     for v in read(d))
+                    return _two_valued(lambda d: any(
+                        isinstance(v, str) and v.lower().startswith(prefix) for v in read(d)))
+                return _two_valued(lambda d: any(isinstance(v, str) and v.startswith(prefix)
+                                                 for v in read(d)))
         value = self.value(expr)
         return lambda d: value(d)
 
@@ -253,7 +258,7 @@ class EqlCompiler:
                         any(low <= ip <= high for low, high in ranges):
                     return True
             return False
-        return test
+        return _two_valued(test)
 
     # ------------------------------------------------------------------ values
 
@@ -308,9 +313,30 @@ def _truth(value: Any) -> bool | None:
     return value is True
 
 
+def _two_valued(cond: Cond) -> Cond:
+    """Mark a condition that is never null (a query on a field), for the fast and/or chains."""
+    cond.two_valued = True  # type: ignore[attr-defined]
+    return cond
+
+
+def _is_two_valued(cond: Cond) -> bool:
+    return getattr(cond, "two_valued", False)
+
+
 def _and(items: list[Cond]) -> Cond:
     if len(items) == 1:
         return items[0]
+    if all(_is_two_valued(i) for i in items):
+        if len(items) == 2:
+            a, b = items
+            return _two_valued(lambda d: a(d) and b(d))
+        if len(items) == 3:
+            a, b, c = items
+            return _two_valued(lambda d: a(d) and b(d) and c(d))
+        if len(items) == 4:
+            a, b, c, e = items
+            return _two_valued(lambda d: a(d) and b(d) and c(d) and e(d))
+        return _two_valued(lambda d: all(i(d) for i in items))
 
     def test(d: _Doc) -> bool | None:
         unknown = False
@@ -327,6 +353,11 @@ def _and(items: list[Cond]) -> Cond:
 def _or(items: list[Cond]) -> Cond:
     if len(items) == 1:
         return items[0]
+    if all(_is_two_valued(i) for i in items):
+        if len(items) == 2:
+            a, b = items
+            return _two_valued(lambda d: a(d) or b(d))
+        return _two_valued(lambda d: any(i(d) for i in items))
 
     def test(d: _Doc) -> bool | None:
         unknown = False

@@ -41,11 +41,46 @@ class FieldReader:
 
     kind: keyword, number, ip, date, boolean, or dynamic (unmapped: each value keeps its JSON
     type, strings read as keyword like the ``logs-*`` dynamic template maps them).
+    ``access`` is (cache key, raw reader, converter) when ``read`` is a plain cached
+    conversion, so the hottest tests can inline it.
     """
 
     name: str
     kind: str
     read: Callable[[_Doc], tuple]
+    access: tuple[str, Callable[[Any], list[Any]], Callable[[list[Any]], tuple]] | None = None
+
+    def has(self, wanted: Any) -> Callable[[_Doc], bool]:
+        """``wanted in values``, the test of ``==`` and of a one-value ``in``."""
+        if self.access is None:
+            read = self.read
+            return lambda d: wanted in read(d)
+        key, raw, convert = self.access
+
+        def test(d: _Doc) -> bool:
+            cache = d.cache
+            values = cache.get(key)
+            if values is None:
+                values = cache[key] = convert(raw(d.source))
+            return wanted in values
+        return test
+
+    def has_any(self, wanted: frozenset[Any]) -> Callable[[_Doc], bool]:
+        """Some value in ``wanted``: the test of ``in``."""
+        if len(wanted) == 1:
+            return self.has(next(iter(wanted)))
+        if self.access is None:
+            read = self.read
+            return lambda d: not wanted.isdisjoint(read(d))
+        key, raw, convert = self.access
+
+        def test(d: _Doc) -> bool:
+            cache = d.cache
+            values = cache.get(key)
+            if values is None:
+                values = cache[key] = convert(raw(d.source))
+            return not wanted.isdisjoint(values)
+        return test
 
 
 def field_reader(name: str, schema: FieldSchema | None, compiler: _Compiler) -> FieldReader:
@@ -81,7 +116,8 @@ def field_reader(name: str, schema: FieldSchema | None, compiler: _Compiler) -> 
     else:
         raise EqlTypeError(f"'{name}' is a {type_name} field, which EQL cannot compare",
                            field=name, hint="compare one of its leaf fields")
-    return FieldReader(name, kind, _cached(compiler, target, family))
+    return FieldReader(name, kind, _cached(compiler, target, family),
+                       compiler.accessor(target, family))
 
 
 def _cached(compiler: _Compiler, target: Any, family: Any) -> Callable[[_Doc], tuple]:

@@ -35,8 +35,12 @@ class EqlSyntaxError(InputError):
 @contextmanager
 def elasticsearch_dialect() -> Iterator[None]:
     """The eql package's switches for the syntax Elasticsearch runs (runs, sample, ``!``)."""
-    from eql import parser
+    from eql import parser, utils
 
+    # On its first parse the eql package imports every module named eql_* found on sys.path
+    # (its plugin mechanism): with `python -m kmsdet`, a file of that name in the current
+    # directory would run. kmsdet uses no plugins, so the scan is marked as done.
+    utils._loaded_plugins = True
     with parser.elasticsearch_syntax, parser.ignore_missing_functions, parser.allow_runs, \
             parser.allow_sample, parser.allow_negation:
         yield

@@ -3,10 +3,12 @@
 Kibana sends one EQL search per run with ``size = max_signals`` over the run's window (the
 ``timestamp_override`` range filter, the exceptions as a negated filter) and the rule's
 ``timestamp_field``, ``tiebreaker_field`` and ``event_category_override``. Event results become
-one alert each; each sequence (or sample) becomes one sequence alert plus one building-block
-alert per event, written building blocks first. kmsdet counts a sequence as ONE alert (the
-sequence alert, what a case's ``expect`` counts); the building blocks ride in its source. The
-alerting framework's cap on documents written per run (1,000) counts building blocks too.
+one alert each; each sequence (or sample) becomes one sequence ("shell") alert followed by
+one building-block alert per event (missing-step events excluded). kmsdet counts a sequence as
+ONE alert (the sequence alert, what a case's ``expect`` counts); the building blocks ride in its
+source. kmsdet applies the alerting framework's cap on documents written per run (1,000) to
+shell and building-block documents alike (an assumption: Kibana's EQL executor passes no
+explicit limit to its bulk create).
 """
 
 from __future__ import annotations
@@ -75,9 +77,9 @@ def to_alerts(rule_id: str, matches: Sequence[EqlMatch]) -> list[Alert]:
     alerts: list[Alert] = []
     written = 0
     for match in matches:
-        written += len(match.building_blocks) + 1
-        if written > ALERTS_MAX:
+        if written + 1 > ALERTS_MAX:  # the sequence (shell) alert is written first
             break
+        written += 1 + len(match.building_blocks)
         first = match.events[0]
         if match.is_sequence:
             alerts.append(Alert(rule_id=rule_id, event_id=sequence_id(match),

@@ -18,14 +18,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence as Seq
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 Ordinal = tuple[int, Any, int]  # (timestamp nanos, tiebreaker, position)
 Key = tuple[Any, ...]
 
 
-@dataclass(frozen=True)
-class Hit:
+class Hit(NamedTuple):
     ordinal: Ordinal
     key: Key
     event: Any

@@ -63,3 +63,21 @@ def test_queries_elasticsearch_rejects_raise_typed_errors(text: str) -> None:
 def test_pipes_are_refused_as_unsupported() -> None:
     with pytest.raises(EqlSyntaxError, match="pipes"):
         parse("any where true | head 1")
+
+
+def test_parsing_never_imports_eql_plugin_modules_from_the_path(tmp_path, monkeypatch) -> None:
+    """The eql package imports every ``eql_*`` module on sys.path on its first parse."""
+    import sys
+
+    from eql import utils
+
+    marker = tmp_path / "ran.txt"
+    (tmp_path / "eql_kmsdet_trap.py").write_text(f"open({str(marker)!r}, 'w').write('x')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(utils, "_loaded_plugins", False)
+    from kmsdet.eql.parser import _parse_cached
+
+    _parse_cached.cache_clear()
+    parse("any where trap == 1")
+    assert not marker.exists()
+    assert "eql_kmsdet_trap" not in sys.modules

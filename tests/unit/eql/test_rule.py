@@ -55,3 +55,27 @@ def test_execute_runs_eql_beside_kql_rules_on_shared_documents() -> None:
                   Execution(rule(), docs, NOW, "r1")]
     sequence_alerts, query_alerts = EmbeddedBackend().execute(executions)
     assert len(sequence_alerts) == 1 and len(query_alerts) == 1
+
+
+def test_the_per_run_document_cap_counts_building_blocks() -> None:
+    from kmsdet.eql.program import EqlMatch
+    from kmsdet.eql.rule import ALERTS_MAX, to_alerts
+
+    three_events = EqlMatch(({"event": {"id": "a"}}, {"event": {"id": "b"}},
+                             {"event": {"id": "c"}}), True)
+    alerts = to_alerts("r", [three_events] * ALERTS_MAX)
+    # 1 + 3 documents per sequence: the 250th shell alert is the 997th document, the 251st
+    # would be the 1001st.
+    assert len(alerts) == 250
+    assert alerts[0].event_id == "sequence:a+b+c"
+
+
+def test_eql_rules_run_over_a_chunked_baseline_as_over_its_documents() -> None:
+    from kmsdet.cases.baseline import BaselineDocuments
+
+    query = 'any where event.action in ("Decrypt", "GenerateDataKey") and user.name : "*a*"'
+    r = eql_rule(query, extra={'from = "now-20m"': 'from = "now-2d"'})
+    baseline = BaselineDocuments(600, seed=5, now=NOW, run_id="b", chunk_size=200)
+    [chunked] = EmbeddedBackend(workers=1).execute([Execution(r, baseline, NOW, "b")])
+    listed = EmbeddedBackend().run(r, list(baseline), NOW)
+    assert chunked == listed and len(listed) > 0

@@ -140,3 +140,29 @@ def test_documents_without_the_timestamp_are_not_searched(cloudtrail_schema: Fie
     doc = event(0, "A")
     del doc["@timestamp"]
     assert run('any where event.action == "A"', [doc], cloudtrail_schema) == []
+
+
+def test_event_time_fast_path_equals_the_date_field_conversion(
+        cloudtrail_schema: FieldSchema) -> None:
+    """The ISO fast path of the ordering time must equal the date field's indexed value."""
+    from datetime import datetime, timedelta, timezone
+
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from kmsdet.kql.matcher import _Doc
+
+    program = EqlProgram('any where true', cloudtrail_schema)
+    reader = program.timestamp
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.integers(0, 4_000_000_000_000), st.booleans())
+    def check(millis: int, with_fraction: bool) -> None:
+        moment = datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(milliseconds=millis)
+        text = moment.strftime("%Y-%m-%dT%H:%M:%S") + (
+            f".{moment.microsecond // 1000:03d}Z" if with_fraction else "Z")
+        fast = program._stamp(_Doc({"@timestamp": text}))
+        slow = min(reader.read(_Doc({"@timestamp": [text]})))  # a list skips the fast path
+        assert fast == slow
+
+    check()
