@@ -53,6 +53,17 @@ class Backend(ABC):
     def execute(self, executions: Sequence[Execution]) -> list[list[Alert]]:
         """The alerts of each execution, in the order given."""
 
+    runs_eql: ClassVar[bool] = False
+
+    def cannot_run(self, rule: Rule) -> str | None:
+        """Why this backend cannot run ``rule`` (None when it can): ``kmsdet test
+        --skip-unsupported`` reports such rules as skipped instead of failing the run."""
+        try:
+            require_supported(rule, self.name, eql=self.runs_eql)
+        except UsageError as exc:
+            return exc.message
+        return None
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections or temporary indices."""
 

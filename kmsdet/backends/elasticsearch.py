@@ -25,7 +25,7 @@ from kmsdet.backends.base import (
     require_supported,
 )
 from kmsdet.backends.documents import first_value
-from kmsdet.errors import InputError
+from kmsdet.errors import InputError, UsageError
 from kmsdet.es.client import EsTarget, connect, root_cause, translate_errors
 from kmsdet.es.rule_types import new_terms_alerts, threshold_alerts
 from kmsdet.es.search import RuleSearch, rule_query, rule_search
@@ -54,6 +54,7 @@ def tag_run(doc: Mapping[str, Any], run_id: str) -> dict[str, Any]:
 
 class ElasticsearchBackend(Backend):
     name = "elasticsearch"
+    runs_eql = True
 
     def __init__(self, client: Elasticsearch, *, target: EsTarget | None = None,
                  namespace: str = DEFAULT_NAMESPACE, schema_for: SchemaFor | None = None,
@@ -112,6 +113,15 @@ class ElasticsearchBackend(Backend):
             for i in eql:
                 results[i] = self._eql(executions[i])
         return results
+
+    def cannot_run(self, rule: Rule) -> str | None:
+        reason = super().cannot_run(rule)
+        if reason is None and rule.rule.type == EQL_TYPE:
+            try:
+                self._require_eql(rule)
+            except UsageError as exc:
+                return exc.message
+        return reason
 
     def _require_eql(self, rule: Rule) -> None:
         """Refuse EQL rules, before anything is seeded, on a cluster without the EQL API."""

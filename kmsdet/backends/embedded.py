@@ -60,6 +60,7 @@ class ChunkedDocuments(Protocol):
 
 class EmbeddedBackend(Backend):
     name = "embedded"
+    runs_eql = True
 
     def __init__(self, workers: int | None = None) -> None:
         """``workers``: processes for chunked sources (default: the CPUs this process may use;

@@ -70,6 +70,10 @@ def test(
                                    help="Run the rules as of this ISO time (default: now)."),
     baseline: int = typer.Option(0, "--baseline", min=0,
                                  help="Also run every rule over N benign events; none may fire."),
+    skip_unsupported: bool = typer.Option(
+        False, "--skip-unsupported",
+        help="Report rules this backend cannot run (e.g. EQL on a cluster without the EQL "
+             "API) as skipped instead of failing the run."),
     es_url: str | None = ES_URL,
     es_api_key: str | None = ES_API_KEY,
     es_user: str | None = ES_USER,
@@ -114,11 +118,14 @@ def test(
                             output_format=output_format, junit=junit)
     with _backend(backend, es, kibana) as engine, \
             stderr.status(f"running {len(rules)} rules on the {backend.value} backend ..."):
-        run = run_tests(rules, engine, now=parse_now(now), seed=seed, baseline=baseline)
-        stories = run_scenarios(rules, [p for p in roots if p.is_dir()], engine, now=run.now,
-                                seed=seed)
+        skipped = [(r, why) for r in rules if (why := engine.cannot_run(r))] \
+            if skip_unsupported else []
+        runnable = [r for r in rules if all(r is not s for s, _ in skipped)]
+        run = run_tests(runnable, engine, now=parse_now(now), seed=seed, baseline=baseline)
+        stories = run_scenarios(runnable, [p for p in roots if p.is_dir()], engine, now=run.now,
+                                seed=seed, skipped=[r for r, _ in skipped])
         fidelity = engine.failures() if hasattr(engine, "failures") else []
-    report = TestReport(run=run, stories=stories, fidelity=fidelity)
+    report = TestReport(run=run, stories=stories, fidelity=fidelity, skipped=skipped)
     if output_format is OutputFormat.json:
         write_json(report_json(report, explain_case))
     else:

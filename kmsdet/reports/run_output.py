@@ -132,6 +132,9 @@ def report_json(report: TestReport, explain: Explainer | None = None) -> str:
         "rules_without_cases": [{"rule_id": r.rule_id, "rule_name": r.name,
                                  "file": str(r.source.path)}
                                 for r in report.run.rules_without_cases],
+        "skipped_rules": [{"rule_id": r.rule_id, "rule_name": r.name,
+                           "file": str(r.source.path), "reason": why}
+                          for r, why in report.skipped],
         "problems": report.problems(), "ok": report.ok,
     })
     return json.dumps(document, indent=2)
@@ -154,6 +157,9 @@ def render_report(report: TestReport, console: Console,
                 console.print(f"       {escape(line)}")
     for rule in run.rules_without_cases:
         console.print(f"[yellow]no cases[/] {escape(rule.name)} [dim]({rule.source.path})[/]")
+    for rule, why in report.skipped:
+        console.print(f"[yellow]SKIP[/] {escape(rule.name)}: not run on the {run.backend} "
+                      f"backend: {escape(why)}")
     for story in report.stories:
         status = "[green]PASS[/]" if story.passed else "[red]FAIL[/]"
         console.print(f"{status} storyline {escape(story.name)} [dim]({story.path})[/]")
@@ -186,6 +192,9 @@ def report_junit_cases(report: TestReport,
     for rule in report.run.rules_without_cases:
         cases.append(JUnitCase(classname=f"kmsdet.{rule.name}", name="(no cases)",
                                skipped=f"no cases file or no [[case]] for {rule.source.path}"))
+    for rule, why in report.skipped:
+        cases.append(JUnitCase(classname=f"kmsdet.{rule.name}", name="(not run)",
+                               skipped=f"not run on the {report.run.backend} backend: {why}"))
     for story in report.stories:
         failure = None if story.passed else \
             f"{len(story.failures)} rule(s) raised another number of alerts than stated"

@@ -30,6 +30,7 @@ class TestReport:
     run: TestRun
     stories: list[ScenarioResult] = field(default_factory=list)
     fidelity: Sequence[Any] = ()  # kibana backend: checks with differences
+    skipped: Sequence[tuple[Any, str]] = ()  # (rule, why): --skip-unsupported on this backend
 
     @property
     def cases(self) -> list[CaseResult]:
