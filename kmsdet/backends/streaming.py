@@ -39,7 +39,7 @@ from kmsdet.rules.model import Rule
 from kmsdet.rules.timing import DEFAULT_MAX_SIGNALS, resolve, window
 
 
-@dataclass(order=True)
+@dataclass(order=True, slots=True)
 class Hit:
     """A document the rule's query matched, with the keys Kibana sorts a run's results on."""
 

@@ -54,7 +54,8 @@ def backtest_elasticsearch(rules: Sequence[Rule], client: Elasticsearch,
             for position, source in enumerate(_matching(client, indices, query, rule, page)):
                 moment = doc_time(rule, source)
                 if moment is not None and (exact is None or exact(source)):
-                    kept = source if number in plan.whole else project(source, plan.kept_fields)
+                    kept = source if number in plan.whole else project(
+                        source, plan.eql_fields.get(number, plan.kept_fields))
                     scanned.hits[number].append(Hit(moment, _sort_time(source), (position,),
                                                     kept))
     result = schedule(plan, scanned)

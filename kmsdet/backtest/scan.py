@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from sys import intern
 from typing import Any
 
 from kmsdet.backends.documents import parse_time
@@ -60,7 +61,8 @@ class ScanPlan:
     date_rules: frozenset[int]  # queries with date math: re-matched at every run
     eql: list[tuple[int, Any]]  # (rule index, EqlProgram): matched by the EQL engine
     kept_fields: tuple[str, ...]  # what a hit keeps of its document...
-    whole: frozenset[int]  # ...except for these rules' hits (EQL, date math): all of it
+    whole: frozenset[int]  # ...except for these rules' hits (date math): all of it
+    eql_fields: dict[int, tuple[str, ...]]  # ...and EQL rules' hits: what their queries read
     since: datetime | None = None
     until: datetime | None = None
 
@@ -125,9 +127,34 @@ def build_plan(rules: Sequence[Rule], *, since: datetime | None = None,
         groups.append((compile_many(scanned, schema_for_indices(indices)), group))
     prefilter = (build_prefilter(rules, nodes)
                  if all(slot[0] in RAW_TIMED for slot in slots) else None)
-    whole = date_rules | {i for i, _ in eql_programs}
+    kept = kept_fields(rules, slots)
+    eql_kept = {i: tuple(dict.fromkeys([*kept, *eql_read_fields(rules[i], program)]))
+                for i, program in eql_programs}
     return ScanPlan(list(rules), groups, slots, rule_slot, prefilter, date_rules, eql_programs,
-                    kept_fields(rules, slots), frozenset(whole), since, until)
+                    kept, date_rules, eql_kept, since, until)
+
+
+def eql_read_fields(rule: Rule, program: Any) -> list[str]:
+    """Every field an EQL rule's run reads: the fields its queries name (conditions, join keys,
+    function arguments), its timestamp, tiebreaker and category fields, its exceptions'."""
+    import dataclasses
+
+    found: list[str] = []
+    stack: list[Any] = [program.query]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (list, tuple)):
+            stack.extend(node)
+        elif dataclasses.is_dataclass(node) and not isinstance(node, type):
+            if type(node).__name__ == "Field" and isinstance(getattr(node, "path", None), str):
+                found.append(node.path)
+            stack.extend(getattr(node, f.name) for f in dataclasses.fields(node))
+    data = rule.rule
+    found += [data.timestamp_field or "@timestamp", program.category_field]
+    if data.tiebreaker_field:
+        found.append(data.tiebreaker_field)
+    found += [item.field for item in (rule.kmsdet.exceptions if rule.kmsdet else [])]
+    return found
 
 
 def kept_fields(rules: Sequence[Rule], slots: Sequence[Slot]) -> tuple[str, ...]:
@@ -153,7 +180,7 @@ def project(doc: Mapping[str, Any], fields: Sequence[str]) -> dict[str, Any]:
 
     out: dict[str, Any] = {}
     for name in fields:
-        values = values_at(doc, name)
+        values = [intern(v) if type(v) is str else v for v in values_at(doc, name)]
         if values:
             out[name] = values[0] if len(values) == 1 else values
     return out
@@ -270,7 +297,7 @@ def _scan_items(plan: ScanPlan, items: Iterable[tuple[str, Mapping[str, Any], in
     from kmsdet.cloudtrail.to_ecs import to_ecs
 
     slots, rule_slot, groups, eql = plan.slots, plan.rule_slot, plan.groups, plan.eql
-    whole = plan.whole
+    whole, eql_fields = plan.whole, plan.eql_fields
     since, until, prefilter = plan.since, plan.until, plan.prefilter
     lows: list[datetime | None] = [b[0] if b else None for b in part.bounds]
     highs: list[datetime | None] = [b[1] if b else None for b in part.bounds]
@@ -306,6 +333,10 @@ def _scan_items(plan: ScanPlan, items: Iterable[tuple[str, Mapping[str, Any], in
                 sort_time = _sort_time(doc)
             if rule_index in whole:
                 hits.append((rule_index, Hit(moment, sort_time, (number, index), doc)))
+                continue
+            if rule_index in eql_fields:
+                hits.append((rule_index, Hit(moment, sort_time, (number, index),
+                                             project(doc, eql_fields[rule_index]))))
                 continue
             if kept is None:
                 kept = project(doc, plan.kept_fields)
