@@ -11,6 +11,11 @@ def explain_case(result: CaseResult) -> list[str]:
     from kmsdet.kql.parser import parse
 
     rule = result.rule.rule
+    if rule.language == "eql" and rule.query:
+        from kmsdet.eql.explain import explain_events
+        from kmsdet.eql.rule import program_for
+
+        return explain_events(program_for(result.rule), result.documents)
     if rule.language != "kuery" or not rule.query:
         return []
     node = parse(rule.query)

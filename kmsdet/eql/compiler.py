@@ -336,7 +336,11 @@ def _and(items: list[Cond]) -> Cond:
         if len(items) == 4:
             a, b, c, e = items
             return _two_valued(lambda d: a(d) and b(d) and c(d) and e(d))
-        return _two_valued(lambda d: all(i(d) for i in items))
+        if len(items) == 5:
+            a, b, c, e, f = items
+            return _two_valued(lambda d: a(d) and b(d) and c(d) and e(d) and f(d))
+        head, tail = _and(items[:4]), _and(items[4:])  # unrolled chains beat all() on a genexpr
+        return _two_valued(lambda d: head(d) and tail(d))
 
     def test(d: _Doc) -> bool | None:
         unknown = False

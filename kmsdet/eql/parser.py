@@ -164,6 +164,15 @@ class _Reader:
         for child in node.children:
             if getattr(child, "data", None) == "with_params":
                 maxspan = self.time_range(child.children[-1])
+                if maxspan <= 0:
+                    raise EqlSyntaxError("EQL error: a positive maxspan value is required",
+                                         hint="Elasticsearch would reject this query and the "
+                                              "rule would fail")
+        terms = [c for c in node.children if getattr(c, "data", None) == "subquery_by"]
+        if len(terms) < 2:
+            raise EqlSyntaxError("EQL error: a sequence needs at least two bracketed queries",
+                                 hint="Elasticsearch's grammar rejects a one-query sequence; "
+                                      "use an event query, or repeat the step")
         steps = self.steps(node)
         until = None
         for child in node.children:
@@ -201,6 +210,9 @@ class _Reader:
                 keys = self.keys(child)
             elif kind == "repeated_sequence":
                 runs = int(str(child.children[-1]))
+                if runs > 100:
+                    raise EqlSyntaxError(f"EQL error: runs={runs} is above 100",
+                                         hint="Elasticsearch accepts 1 to 100 runs")
             elif kind == "fork_param":
                 raise _unsupported("fork")
         assert query is not None

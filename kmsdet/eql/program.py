@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from operator import itemgetter
 from typing import Any
 
 from kmsdet.eql import ast
@@ -150,19 +151,29 @@ class EqlProgram:
         """What the EQL search returns for these documents (one run's window); documents may
         come wrapped (``_Doc``) from a prefilter, whose conversions and results are reused."""
         events = []
+        ts_key = self._ts_key
         for position, item in enumerate(docs):
             d = item if type(item) is _Doc else _Doc(item)
             if self.exclude is not None and self.exclude(d.source):
                 continue
-            stamp = self._stamp(d)
+            stamp = d.cache.get(ts_key, _MISSING_KEY)
+            if stamp is _MISSING_KEY:
+                stamp = self._stamp(d)
             if stamp is None:
                 continue
             tie = _tie(self.tiebreaker(d)) if self.tiebreaker is not None else _NO_TIE
             events.append(((stamp, tie, position), d))
-        events.sort(key=lambda item: item[0])
+        events.sort(key=_ORDINAL)
         if not self.is_sequence:
-            hits = [d.source for _, d in events if self._holds(d, 0)]
-            return [EqlMatch((doc,), False) for doc in hits[:size]]
+            key, holds = self._cache_key, self._holds
+            hits = []
+            for _, d in events:
+                known = d.cache.get(key)  # the prefilter's memo, when it ran
+                if (known[0] if known is not None and known[0] is not None else holds(d, 0)):
+                    hits.append(d.source)
+                    if len(hits) >= size:
+                        break
+            return [EqlMatch((doc,), False) for doc in hits]
         steps = [*self.steps, *([self.until] if self.until is not None else [])]
         hits = self._hits(steps, events)
         stage_hits = hits[:len(self.steps)]
@@ -230,6 +241,7 @@ def _key(step: _CompiledStep, d: _Doc) -> tuple[Any, ...] | None:
 
 
 _NO_TIE = (0, 0)
+_ORDINAL = itemgetter(0)
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MICRO = timedelta(microseconds=1)
 

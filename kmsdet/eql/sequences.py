@@ -6,8 +6,9 @@ pending sequence of step ``s-1`` (same key) whose last event precedes it, and di
 and every older pending sequence of the same key and step ("the most recent sequence
 overwrites the older one"). The extended sequence is then rejected if it exceeds ``maxspan``
 (measured from its first event, inclusive) or if an ``until`` event of the same key falls
-between its last event and the new one. Completed sequences are counted in the order they
-complete and the search stops at ``size``; they are returned ordered by their first event.
+between its last event (included) and the new one (excluded). Completed sequences are
+counted in the order they complete and the search stops at ``size``; they are returned
+ordered by their first event.
 
 Missing-event steps (``![...]``) do not advance sequences; a completed sequence is dropped when
 an event of a missing step (same key) lies between its neighbouring positive events, or, for a
@@ -105,7 +106,10 @@ def _latest_before(group: list[_Pending], ordinal: Ordinal) -> int:
 
 
 def _until_between(markers: list[Ordinal] | None, low: Ordinal, high: Ordinal) -> bool:
-    return bool(markers) and any(low < m < high for m in markers)  # type: ignore[union-attr]
+    """An until event at or after the sequence's last event and before the new one (so the
+    sequence's own last event expires it when it is also an until event; the new one does
+    not: Elasticsearch looks for until events strictly before the event being added)."""
+    return bool(markers) and any(low <= m < high for m in markers)  # type: ignore[union-attr]
 
 
 def _by_key(hits: list[Hit]) -> dict[Key, list[Ordinal]]:

@@ -53,6 +53,9 @@ def test_strings_unescape_and_raw_strings_do_not() -> None:
     "any where a = 1",  # single = is not an operator
     'sequence [any where true] by a [any where true] by a, b',  # key counts differ
     "any where (",
+    "sequence [any where true]",  # one query: Elasticsearch's grammar wants two or more
+    "sequence with maxspan=0s [any where true] [any where true]",
+    "sequence [any where true] with runs=101 [any where true]",
 ])
 def test_queries_elasticsearch_rejects_raise_typed_errors(text: str) -> None:
     with pytest.raises(EqlSyntaxError) as info:

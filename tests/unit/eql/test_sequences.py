@@ -166,3 +166,14 @@ def test_event_time_fast_path_equals_the_date_field_conversion(
         assert fast == slow
 
     check()
+
+
+def test_an_event_that_is_both_step_and_until_extends_then_expires(
+        cloudtrail_schema: FieldSchema) -> None:
+    """Elasticsearch takes the nearest until event strictly before the event being added and
+    rejects it when it lies at or after the sequence's last event (inclusive bounds)."""
+    two = ('sequence by user.name [any where event.action == "A"] '
+           '[any where event.action == "B"] until [any where event.action == "B"]')
+    assert len(run(two, [event(0, "A"), event(1, "B")], cloudtrail_schema)) == 1
+    three = two.replace('until', '[any where event.action == "C"] until')
+    assert run(three, [event(0, "A"), event(1, "B"), event(2, "C")], cloudtrail_schema) == []

@@ -48,3 +48,27 @@ def test_write_cases_reports_what_it_appended(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "case(s) appended" in result.output
     assert (tmp_path / "rule.cases.toml").exists()
+
+
+def test_eql_sequence_rule_json_and_text(tmp_path: Path) -> None:
+    pack = Path(__file__).resolve().parents[3] / "rules" / "aws_kms"
+    rule = pack / "impact_kms_key_policy_replaced_then_key_disabled_or_deleted.toml"
+    result = runner.invoke(app, ["generate", str(rule), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert [c["expect"] for c in data["cases"]] == [1, 0, 0, 0]
+    assert all(c["verified"] for c in data["cases"])
+    text = runner.invoke(app, ["generate", str(rule)])
+    assert text.exit_code == 0 and "near miss: the steps in reverse order (expect 0): ok" in \
+        text.output
+
+
+def test_eql_rule_without_a_generable_condition_exits_1(tmp_path: Path) -> None:
+    path = tmp_path / "rule.toml"
+    path.write_text(rule_text({
+        'type = "query"': 'type = "eql"', 'language = "kuery"': 'language = "eql"',
+        'event.provider: "kms.amazonaws.com"\nand event.action: "DisableKey"':
+            'any where length(event.action) == 10'}), encoding="utf-8")
+    result = runner.invoke(app, ["generate", str(path)])
+    assert result.exit_code == 1
+    assert "length(...)" in result.output
