@@ -32,15 +32,22 @@ class EqlSyntaxError(InputError):
     offset: int | None = None
 
 
+def no_plugin_scan() -> None:
+    """On its first parse the eql package imports every module named eql_* found on sys.path
+    (its plugin mechanism): with `python -m kmsdet`, a file of that name in the current
+    directory (a rule repository someone cloned) would run. kmsdet uses no plugins, so every
+    place that parses with the package marks the scan as done first."""
+    from eql import utils
+
+    utils._loaded_plugins = True
+
+
 @contextmanager
 def elasticsearch_dialect() -> Iterator[None]:
     """The eql package's switches for the syntax Elasticsearch runs (runs, sample, ``!``)."""
-    from eql import parser, utils
+    from eql import parser
 
-    # On its first parse the eql package imports every module named eql_* found on sys.path
-    # (its plugin mechanism): with `python -m kmsdet`, a file of that name in the current
-    # directory would run. kmsdet uses no plugins, so the scan is marked as done.
-    utils._loaded_plugins = True
+    no_plugin_scan()
     with parser.elasticsearch_syntax, parser.ignore_missing_functions, parser.allow_runs, \
             parser.allow_sample, parser.allow_negation:
         yield
