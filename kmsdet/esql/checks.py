@@ -48,7 +48,7 @@ def check_esql_fields(query: str) -> list[QueryIssue]:
                 "Elasticsearch rejects the query (unknown column)",
                 span, read.name, "keep the field in the earlier command, or group by it"))
             continue
-        if read.name in analysis.defined or "*" in read.name:
+        if analysis.creates(read.name) or "*" in read.name:
             continue
         if resolve_type(read.name, schema) is None and not outside_schema(read.name, schema):
             seen.add(read.name)
@@ -69,4 +69,4 @@ def check_esql_investigation_fields(query: str, names: Iterable[str]) -> list[Qu
                            "list one of: " + ", ".join(sorted(columns)))
                 for n in names if n not in columns]
     schema = schema_for_indices(tuple(analysis.sources))
-    return check_fields([n for n in names if n not in analysis.defined], schema)
+    return check_fields([n for n in names if not analysis.creates(n)], schema)
