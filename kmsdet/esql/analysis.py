@@ -80,6 +80,9 @@ class EsqlAnalysis:
     #: Columns of the result when STATS/KEEP fixed them last; None when documents pass through.
     final_columns: list[str] | None = None
     defined: set[str] = field(default_factory=set)
+    #: A STATS command folds the rows into groups: the alerts then carry only the result's
+    #: columns. Without one, Kibana adds each row's source document to its alert.
+    aggregates: bool = False
     #: Prefixes of columns a command creates under a name it is given (IP_LOCATION geo = ...).
     defined_prefixes: set[str] = field(default_factory=set)
 
@@ -282,6 +285,7 @@ def _subquery(query: str, start: int, end: int, result: EsqlAnalysis) -> list[st
                                   r.out_of_scope) for r in inner.reads)
     result.defined |= inner.defined
     result.defined_prefixes |= inner.defined_prefixes
+    result.aggregates |= inner.aggregates
     return inner.final_columns
 
 
@@ -356,6 +360,7 @@ def _command(query: str, name: str, args: list[Token], result: EsqlAnalysis,
             columns.add(column or _source_text(query, part))
         result.defined.update(columns)
         if name == "stats":
+            result.aggregates = True
             return columns, []
         for column in columns:  # INLINE STATS adds its columns to every row
             define(column)

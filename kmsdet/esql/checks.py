@@ -57,11 +57,14 @@ def check_esql_fields(query: str) -> list[QueryIssue]:
 
 
 def check_esql_investigation_fields(query: str, names: Iterable[str]) -> list[QueryIssue]:
+    """Aggregated alerts carry only the result's columns; an alert of a query without STATS
+    also carries its row's source document (Kibana fetches it by _id), so a field KEEP left
+    out is still there, and is judged against the indices' fields."""
     analysis = _analysis(query)
     if analysis is None:
         return []
     names = list(names)
-    if analysis.final_columns is not None:
+    if analysis.final_columns is not None and analysis.aggregates:
         columns = set(analysis.final_columns)
         return [QueryIssue("KD306", "warning",
                            f"investigation field `{n}` is not a column of the query's result, "
