@@ -23,7 +23,8 @@ SOURCE_COMMANDS = frozenset({"from", "row", "show", "ts", "metrics"})
 PROCESSING_COMMANDS = frozenset({
     "where", "eval", "stats", "inlinestats", "inline", "keep", "drop", "rename", "sort",
     "limit", "dissect", "grok", "enrich", "mv_expand", "lookup", "change_point", "fork",
-    "sample", "completion", "rerank", "join", "rrf", "fuse",
+    "sample", "completion", "rerank", "join", "rrf", "fuse", "ip_location",
+    "uri_parts",
 })
 KEYWORDS = frozenset({
     "and", "or", "not", "is", "null", "like", "rlike", "in", "true", "false", "asc", "desc",
@@ -79,6 +80,16 @@ class EsqlAnalysis:
     #: Columns of the result when STATS/KEEP fixed them last; None when documents pass through.
     final_columns: list[str] | None = None
     defined: set[str] = field(default_factory=set)
+    #: A STATS command folds the rows into groups: the alerts then carry only the result's
+    #: columns. Without one, Kibana adds each row's source document to its alert.
+    aggregates: bool = False
+    #: Prefixes of columns a command creates under a name it is given (IP_LOCATION geo = ...).
+    defined_prefixes: set[str] = field(default_factory=set)
+
+    def creates(self, name: str) -> bool:
+        """Whether a command of the query, not an index, makes the column ``name``."""
+        return name in self.defined or any(name.startswith(f"{p}.")
+                                           for p in self.defined_prefixes)
 
 
 def tokenize(query: str) -> list[Token]:
@@ -98,7 +109,27 @@ def tokenize(query: str) -> list[Token]:
             text = match.group()
             tokens.append(Token(kind, text, pos))
         pos = match.end()
-    return tokens
+    return _join_qualified(tokens)
+
+
+def _join_qualified(tokens: list[Token]) -> list[Token]:
+    """One name token for a dotted name with backquoted parts (source.`as`.number).
+
+    Elasticsearch's lexer reads such a name as one qualified name; split, its parts (``as``)
+    would pass for keywords or fields of their own.
+    """
+    out: list[Token] = []
+    for token in tokens:
+        if len(out) >= 2 and token.kind in ("ident", "quoted") and out[-1].text == "." \
+                and out[-1].kind == "op" and out[-2].kind in ("ident", "quoted") \
+                and out[-2].end == out[-1].start and out[-1].end == token.start \
+                and "quoted" in (token.kind, out[-2].kind):
+            dot = out.pop()
+            head = out.pop()
+            out.append(Token("quoted", head.text + dot.text + token.text, head.start))
+            continue
+        out.append(token)
+    return out
 
 
 def _commands(query: str, tokens: list[Token]) -> Iterator[list[Token]]:
@@ -131,8 +162,14 @@ def _commands(query: str, tokens: list[Token]) -> Iterator[list[Token]]:
     yield current
 
 
+_NAME_PART = re.compile(r"`((?:``|[^`])*)`|([^`]+)")
+
+
 def _name(token: Token) -> str:
-    return token.text[1:-1].replace("``", "`") if token.kind == "quoted" else token.text
+    if token.kind != "quoted":
+        return token.text
+    return "".join(m.group(2) if m.group(1) is None else m.group(1).replace("``", "`")
+                   for m in _NAME_PART.finditer(token.text))
 
 
 def _is_field(tokens: list[Token], i: int) -> bool:
@@ -165,22 +202,36 @@ def analyze(query: str) -> EsqlAnalysis:
                 raise EsqlSyntaxError(f"a query starts with a source command (FROM, ROW, SHOW), "
                                       f"not {head.text!r}", head.start, "start with FROM <index>")
             if name in ("from", "ts", "metrics"):
-                _read_sources(command, result)
+                scope = _read_sources(query, command, result)
             continue
         if name not in PROCESSING_COMMANDS:
             raise EsqlSyntaxError(f"unknown command {head.text!r}", head.start,
                                   "ES|QL commands: WHERE, EVAL, STATS, KEEP, DROP, RENAME, SORT,"
                                   " LIMIT, DISSECT, GROK, ENRICH, MV_EXPAND, LOOKUP JOIN")
-        scope, patterns = _command(query, name, command[1:], result, scope, patterns)
+        args = command[1:]
+        if name == "inline" and args and args[0].text.lower() == "stats":
+            args = args[1:]  # INLINE STATS, the newer spelling of INLINESTATS
+        scope, patterns = _command(query, name, args, result, scope, patterns)
     result.final_columns = sorted(scope) if scope is not None else None
     return result
 
 
-def _read_sources(command: list[Token], result: EsqlAnalysis) -> None:
+def _read_sources(query: str, command: list[Token], result: EsqlAnalysis) -> set[str] | None:
+    """Reads FROM's index patterns and subqueries; returns the columns in scope after it."""
     parts: list[str] = []
     piece = ""
     end = None
-    for token in command[1:]:
+    subquery_columns: list[list[str] | None] = []
+    skip_to = 0
+    for at, token in enumerate(command[1:], start=1):
+        if at < skip_to:
+            continue
+        if token.kind == "op" and token.text == "(" and not piece:
+            close = _closing(command, at)
+            subquery_columns.append(_subquery(query, token.end, command[close].start, result))
+            skip_to = close + 1
+            end = command[close].end
+            continue
         if token.kind == "ident" and token.text.lower() == "metadata":
             break
         if token.kind == "op" and token.text == ",":
@@ -200,6 +251,42 @@ def _read_sources(command: list[Token], result: EsqlAnalysis) -> None:
     result.defined.update(metadata)
     if not result.sources:
         raise EsqlSyntaxError("FROM names no index", command[0].end, "write FROM <index pattern>")
+    if any(parts) or not subquery_columns or any(c is None for c in subquery_columns):
+        return None
+    # Subqueries only: their results are combined, a column of any one of them is a column.
+    return {c for columns in subquery_columns for c in columns or ()} | set(metadata)
+
+
+def _closing(tokens: list[Token], at: int) -> int:
+    """Index of the bracket that closes the one at ``at`` (_commands checked they balance)."""
+    depth = 0
+    for i in range(at, len(tokens)):
+        if tokens[i].kind == "op" and tokens[i].text in "([{":
+            depth += 1
+        elif tokens[i].kind == "op" and tokens[i].text in ")]}":
+            depth -= 1
+            if depth == 0:
+                return i
+    return len(tokens) - 1
+
+
+def _subquery(query: str, start: int, end: int, result: EsqlAnalysis) -> list[str] | None:
+    """Adds a FROM subquery's sources and reads to ``result``; returns its result columns.
+
+    A subquery is a whole query in brackets (FROM a, (FROM b | WHERE ...)), so it is analysed
+    as one, and its positions moved to where it stands in the outer query.
+    """
+    try:
+        inner = analyze(query[start:end])
+    except EsqlSyntaxError as exc:
+        raise EsqlSyntaxError(exc.message, exc.offset + start, exc.hint) from None
+    result.sources.extend(inner.sources)
+    result.reads.extend(FieldRead(r.name, r.start + start, r.end + start, r.command,
+                                  r.out_of_scope) for r in inner.reads)
+    result.defined |= inner.defined
+    result.defined_prefixes |= inner.defined_prefixes
+    result.aggregates |= inner.aggregates
+    return inner.final_columns
 
 
 def _split_commas(tokens: list[Token]) -> list[list[Token]]:
@@ -230,7 +317,10 @@ def _reads(tokens: list[Token], command: str, result: EsqlAnalysis, scope: set[s
 
 
 def _source_text(query: str, part: list[Token]) -> str:
-    """An unnamed expression's column name: its text as written (``count(*)``)."""
+    """An unnamed expression's column name: its text as written (``count(*)``); a lone field
+    keeps its own name (``BY source.`as`.number`` makes the column source.as.number)."""
+    if len(part) == 1 and part[0].kind in ("ident", "quoted"):
+        return _name(part[0])
     return query[part[0].start:part[-1].end]
 
 
@@ -270,7 +360,10 @@ def _command(query: str, name: str, args: list[Token], result: EsqlAnalysis,
             columns.add(column or _source_text(query, part))
         result.defined.update(columns)
         if name == "stats":
+            result.aggregates = True
             return columns, []
+        for column in columns:  # INLINE STATS adds its columns to every row
+            define(column)
     elif name == "keep":
         kept: set[str] = set()
         kept_patterns: list[str] = []
@@ -306,6 +399,9 @@ def _command(query: str, name: str, args: list[Token], result: EsqlAnalysis,
                 for key in re.findall(r"%\{(?:[^:}]*:)?([\w.@\-]+)(?::\w+)?\}", token.text):
                     if name == "dissect" or ":" in token.text:
                         define(key.lstrip("+?&*"))
+                if name == "grok":  # regex named groups: (?<name>...)
+                    for key in re.findall(r"\(\?<([A-Za-z_@][\w.@]*)>", token.text):
+                        define(key)
     elif name == "enrich":
         on_at = next((i for i, t in enumerate(args) if t.text.lower() == "on"), None)
         with_at = next((i for i, t in enumerate(args) if t.text.lower() == "with"), None)
@@ -316,6 +412,14 @@ def _command(query: str, name: str, args: list[Token], result: EsqlAnalysis,
         for part in _split_commas(args[with_at + 1:]):
             column, expr = _assignment(part)
             define(column or "".join(_name(t) for t in expr))
+    elif name in ("ip_location", "uri_parts"):  # prefix = expression [WITH {...}]
+        column, expr = _assignment(args)
+        with_at = next((i for i, t in enumerate(expr) if t.text.lower() == "with"), len(expr))
+        _reads(expr[:with_at], name, result, scope, patterns)
+        if column is None:
+            return None, []
+        result.defined_prefixes.add(column)
+        patterns = [*patterns, f"{column}.*"]
     else:  # lookup join, change_point, fork, completion, ...: columns we do not model
         return None, []
     return scope, patterns

@@ -48,7 +48,7 @@ def check_esql_fields(query: str) -> list[QueryIssue]:
                 "Elasticsearch rejects the query (unknown column)",
                 span, read.name, "keep the field in the earlier command, or group by it"))
             continue
-        if read.name in analysis.defined or "*" in read.name:
+        if analysis.creates(read.name) or "*" in read.name:
             continue
         if resolve_type(read.name, schema) is None and not outside_schema(read.name, schema):
             seen.add(read.name)
@@ -57,11 +57,14 @@ def check_esql_fields(query: str) -> list[QueryIssue]:
 
 
 def check_esql_investigation_fields(query: str, names: Iterable[str]) -> list[QueryIssue]:
+    """Aggregated alerts carry only the result's columns; an alert of a query without STATS
+    also carries its row's source document (Kibana fetches it by _id), so a field KEEP left
+    out is still there, and is judged against the indices' fields."""
     analysis = _analysis(query)
     if analysis is None:
         return []
     names = list(names)
-    if analysis.final_columns is not None:
+    if analysis.final_columns is not None and analysis.aggregates:
         columns = set(analysis.final_columns)
         return [QueryIssue("KD306", "warning",
                            f"investigation field `{n}` is not a column of the query's result, "
@@ -69,4 +72,4 @@ def check_esql_investigation_fields(query: str, names: Iterable[str]) -> list[Qu
                            "list one of: " + ", ".join(sorted(columns)))
                 for n in names if n not in columns]
     schema = schema_for_indices(tuple(analysis.sources))
-    return check_fields([n for n in names if n not in analysis.defined], schema)
+    return check_fields([n for n in names if not analysis.creates(n)], schema)

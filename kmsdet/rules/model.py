@@ -97,7 +97,10 @@ class SuppressionDuration(_Strict):
 
 
 class AlertSuppression(_Strict):
-    group_by: list[str]
+    """Threshold rules suppress on their threshold fields and take only a duration; the other
+    types need ``group_by`` (KD105 checks it per type)."""
+
+    group_by: list[str] | None = None
     duration: SuppressionDuration | None = None
     missing_fields_strategy: str | None = None
 

@@ -20,7 +20,9 @@ PREFIXES: tuple[str, ...] = (
     "Domain",
     "Language",
     "Mitre Atlas",
+    "Noise",
     "OS",
+    "Performance",
     "Platform",
     "Profile",
     "Promotion",
@@ -59,6 +61,10 @@ _VALUES: dict[str, tuple[str, ...]] = {
     "Rule Type": ("BBR", "Higher-Order Rule", "Machine Learning", "ML"),
     "OS": ("Linux", "Windows", "macOS"),
     "Promotion": ("External Alerts",),
+    # Rule profiling tags (Elastic, 2026): alert volume and execution cost from telemetry.
+    "Noise": ("High", "Low", "Medium", "Unknown"),
+    "Performance": ("Fast", "Normal", "Slow", "Very Slow"),
+    "Profile": ("Aggressive", "Beta", "Recommended"),
 }
 
 _SPACES = re.compile(r"\s+")

@@ -39,6 +39,11 @@ class RequiredByType(Check):
         if data.type == "esql" and data.index:
             yield self.finding(rule, "an esql rule takes its indices from FROM, not 'index'",
                                ("rule", "index"), hint="remove index")
+        suppression = data.alert_suppression
+        if suppression is not None and not suppression.group_by and data.type != "threshold":
+            yield self.finding(rule, f"a {data.type} rule's alert_suppression needs 'group_by'",
+                               ("rule", "alert_suppression"),
+                               hint='add group_by = ["<field>"] under [rule.alert_suppression]')
         if data.type == "new_terms" and data.new_terms and not data.new_terms.history_window:
             yield self.finding(rule, "a new_terms rule needs a history_window_start",
                                ("rule", "new_terms"),

@@ -125,10 +125,15 @@ class TacticTag(_TagCheck):
 
     @staticmethod
     def _mapped_tactics(rule: Rule) -> dict[str, str]:
-        """Tactic names of every threat entry (ATLAS too), keyed case-blind."""
+        """Tactic names of every threat entry (ATLAS too), keyed case-blind.
+
+        Elastic maps some rules to ATLAS in ``threat_mappings`` (with the framework's version)
+        rather than in ``threat``; a tag for such a tactic is as mapped as any other.
+        """
         table = load_attack()
         names: dict[str, str] = {}
-        for threat in rule.rule.threat or ():
+        versioned = [t for m in rule.rule.threat_mappings or () for t in m.threat]
+        for threat in [*(rule.rule.threat or ()), *versioned]:
             for name in (threat.tactic.name, _table_name(table, threat)):
                 if name:
                     names.setdefault(name.casefold(), name)
