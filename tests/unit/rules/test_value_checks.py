@@ -129,3 +129,12 @@ def test_file_name_convention() -> None:
     assert finding.code == "KD106"
     assert finding.hint == "rename it, e.g. to test_rule.toml"
     assert list(FileName().check(load(VALID_RULE, name="good_name.toml").rule, LintContext())) == []
+
+
+def test_rule_id_is_held_to_elastics_own_uuid_check() -> None:
+    """Elastic's schema matches the UUID from the start only; two prebuilt rules rely on it."""
+    from kmsdet.rules.checks.values import UUID_RE
+
+    assert UUID_RE.match("7eb54028-ca72-4eb7-8185-b6864572347db")
+    assert not UUID_RE.match("x7eb54028-ca72-4eb7-8185-b6864572347d")
+    assert not UUID_RE.match("7EB54028-CA72-4EB7-8185-B6864572347D")
