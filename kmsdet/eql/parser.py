@@ -17,6 +17,7 @@ from functools import lru_cache
 from typing import Any
 
 from kmsdet.eql import ast
+from kmsdet.eql.lark_memo import install as install_field_memo
 from kmsdet.errors import InputError
 
 _UNITS_NANOS = {"ms": 10**6, "s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9,
@@ -41,6 +42,7 @@ def elasticsearch_dialect() -> Iterator[None]:
     # (its plugin mechanism): with `python -m kmsdet`, a file of that name in the current
     # directory would run. kmsdet uses no plugins, so the scan is marked as done.
     utils._loaded_plugins = True
+    install_field_memo()
     with parser.elasticsearch_syntax, parser.ignore_missing_functions, parser.allow_runs, \
             parser.allow_sample, parser.allow_negation:
         yield

@@ -64,6 +64,9 @@ def _eql_dialect() -> Iterator[None]:
     """
     from eql import parser
 
+    from kmsdet.eql.lark_memo import install
+
+    install()
     with parser.elasticsearch_syntax, parser.ignore_missing_functions, parser.allow_runs, \
             parser.allow_sample, parser.allow_negation, parser.skip_optimizations:
         yield
