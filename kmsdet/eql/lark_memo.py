@@ -37,7 +37,9 @@ class _MemoParser:
 
 def install() -> None:
     """Wrap the package's parser once; every later ``eql.parse_query`` goes through it."""
-    from eql import parser
+    from kmsdet.eql.package import load_eql
+
+    parser = load_eql().parser
 
     if not isinstance(parser.lark_parser, _MemoParser):
         parser.lark_parser = _MemoParser(parser.lark_parser)

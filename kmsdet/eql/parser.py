@@ -55,7 +55,9 @@ def parse(text: str) -> ast.Query:
 
 @lru_cache(maxsize=512)
 def _parse_cached(text: str) -> ast.Query:
-    import eql
+    from kmsdet.eql.package import load_eql
+
+    eql = load_eql()
     from eql.parser import lark_parser
     from lark.exceptions import LarkError
 

@@ -137,11 +137,9 @@ def _warm_eql_parser(files: Sequence[Path]) -> None:
         except OSError:
             continue  # the worker reports it (KD100)
         if _EQL_LANGUAGE.search(head):
-            import eql  # noqa: F401 - the import builds the grammar
-
             from kmsdet.eql.lark_memo import install
 
-            install()
+            install()  # imports eql, which builds (or loads) its parser
             return
 
 

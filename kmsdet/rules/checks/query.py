@@ -82,7 +82,9 @@ def _parse_eql(query: str):  # noqa: ANN202 - eql.ast.PipedQuery or raises EqlEr
 
 def parsed_eql(rule: Rule):  # noqa: ANN201 - eql.ast.PipedQuery | None
     """The rule's EQL tree, or None when it has no EQL query or the query does not parse."""
-    import eql
+    from kmsdet.eql.package import load_eql
+
+    eql = load_eql()
 
     if rule.rule.language != "eql" or not rule.rule.query:
         return None
@@ -134,7 +136,9 @@ class QuerySyntax(Check):
                                column=column, hint=exc.hint or "fix the query at this position")
 
     def _eql(self, rule: Rule, query: str) -> Iterable[Finding]:
-        import eql
+        from kmsdet.eql.package import load_eql
+
+        eql = load_eql()
 
         try:
             _parse_eql(query)
