@@ -26,6 +26,9 @@ def lint(
     junit: Path | None = typer.Option(None, "--junit", help="Also write JUnit XML here."),
     strict: bool = typer.Option(False, "--strict", help="Warnings fail the run too."),
     list_checks: bool = typer.Option(False, "--list-checks", help="List the checks and exit."),
+    jobs: int | None = typer.Option(None, "--jobs", "-j", min=1,
+                                    help="Worker processes for large trees (default: one per "
+                                         "CPU; 1 lints in this process)."),
 ) -> None:
     from kmsdet.rules.checks.base import all_checks
     from kmsdet.rules.lint import LOAD_CODES, lint_paths
@@ -47,7 +50,7 @@ def lint(
         raise typer.Exit(EXIT_OK)
     from kmsdet.cases.loader import lint_targets
 
-    report = lint_paths(lint_targets(paths or [Path("rules")]), strict=strict)
+    report = lint_paths(lint_targets(paths or [Path("rules")]), strict=strict, jobs=jobs)
     if output_format is OutputFormat.json:
         from kmsdet.reports.lint_output import lint_json
 

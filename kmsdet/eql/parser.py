@@ -17,6 +17,7 @@ from functools import lru_cache
 from typing import Any
 
 from kmsdet.eql import ast
+from kmsdet.eql.lark_memo import install as install_field_memo
 from kmsdet.errors import InputError
 
 _UNITS_NANOS = {"ms": 10**6, "s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9,
@@ -48,6 +49,7 @@ def elasticsearch_dialect() -> Iterator[None]:
     from eql import parser
 
     no_plugin_scan()
+    install_field_memo()
     with parser.elasticsearch_syntax, parser.ignore_missing_functions, parser.allow_runs, \
             parser.allow_sample, parser.allow_negation:
         yield
@@ -60,7 +62,9 @@ def parse(text: str) -> ast.Query:
 
 @lru_cache(maxsize=512)
 def _parse_cached(text: str) -> ast.Query:
-    import eql
+    from kmsdet.eql.package import load_eql
+
+    eql = load_eql()
     from eql.parser import lark_parser
     from lark.exceptions import LarkError
 

@@ -30,7 +30,7 @@ from kmsdet.generate.fields import (
     resolve,
 )
 from kmsdet.generate.nnf import NNF, Atom, Branch, Budget, Lit, atom_key, conjunctions, to_nnf
-from kmsdet.kql.ast import And, Exists, Is, Nested, Node, Not, Range, RangeOp, Span
+from kmsdet.kql.ast import And, Exists, Is, Nested, Node, Not, Or, Range, RangeOp, Span, shape
 from kmsdet.kql.matcher import CompiledQuery, compile_query
 from kmsdet.kql.values import datetime_to_nanos
 
@@ -86,18 +86,43 @@ def put(doc: dict[str, Any], path: str, value: Any) -> None:
 
 
 class Oracle:
-    """The matcher, asked about one clause at a time on tiny documents (compiled once each)."""
+    """The matcher, asked about one clause at a time on tiny documents (compiled once each).
+
+    Answers are keyed by the clause's shape, not its position, so one oracle serves every
+    query over the same schema at the same instant (lint shares one across a rule tree).
+    """
 
     def __init__(self, schema: FieldSchema | None, now: datetime) -> None:
         self.schema = schema
         self.now = now
         self.now_nanos = datetime_to_nanos(now)
-        self._compiled: dict[tuple[Context, Node], CompiledQuery] = {}
+        self._compiled: dict[tuple[Context, tuple[object, ...]], CompiledQuery] = {}
         self._kinds: dict[str, FieldKind] = {}
-        self._empty: dict[tuple[Context, Node], bool] = {}
+        self._empty: dict[tuple[Context, tuple[object, ...]], bool] = {}
+        self._translated: set[tuple[object, ...]] = set()
+
+    def validate(self, node: Node) -> None:
+        """Raise what ``compile_query(node)`` raises, from cached compilations of its clauses.
+
+        ``and``/``or``/``not`` only combine their clauses, and both the DSL translation and
+        the compilation visit clauses in query order, so the whole query fails where its first
+        failing clause does; like compile_query, every clause is translated before any is
+        compiled. A query made of clauses seen before costs no compilation at all.
+        """
+        clauses = leaf_clauses(node)
+        if self.schema is not None:
+            from kmsdet.kql.dsl import to_dsl
+
+            for clause in clauses:
+                key = shape(clause)
+                if key not in self._translated:
+                    to_dsl(clause, self.schema)
+                    self._translated.add(key)
+        for clause in clauses:
+            self.compiled((), clause)
 
     def compiled(self, ctx: Context, node: Node) -> CompiledQuery:
-        key = (ctx, node)
+        key = (ctx, shape(node))
         found = self._compiled.get(key)
         if found is None:
             found = self._compiled[key] = compile_query(wrap(ctx, node), self.schema,
@@ -109,7 +134,7 @@ class Oracle:
 
     def on_empty(self, ctx: Context, node: Node) -> bool:
         """Truth on a document without fields; clauses are monotone, so True means always."""
-        key = (ctx, node)
+        key = (ctx, shape(node))
         found = self._empty.get(key)
         if found is None:
             found = self._empty[key] = self.holds(ctx, node, {}) if not ctx else \
@@ -121,6 +146,15 @@ class Oracle:
         if found is None:
             found = self._kinds[name] = resolve(self.schema, name)
         return found
+
+
+def leaf_clauses(node: Node) -> list[Node]:
+    """The clauses under the query's ``and``/``or``/``not`` (a nested group is one), in order."""
+    if isinstance(node, (And, Or)):
+        return [clause for item in node.items for clause in leaf_clauses(item)]
+    if isinstance(node, Not):
+        return leaf_clauses(node.item)
+    return [node]
 
 
 def prefix_of(ctx: Context) -> str:

@@ -123,6 +123,30 @@ class MatchAll:
 Node = Is | Exists | Range | Nested | And | Or | Not | MatchAll
 
 
+def shape(node: Node) -> tuple[object, ...]:
+    """``node`` without its spans: equal for the same clause written anywhere, in any rule.
+
+    Matching and translation never read a span (only error messages do), so caches of compiled
+    clauses key on this and serve every rule that repeats a clause.
+    """
+    if isinstance(node, Is):
+        value = node.value
+        return ("is", node.field, value.text, value.quoted, value.wildcard, node.field_wildcard)
+    if isinstance(node, Exists):
+        return ("exists", node.field, node.field_wildcard)
+    if isinstance(node, Range):
+        value = node.value
+        return ("range", node.field, node.op, value.text, value.quoted, value.wildcard,
+                node.field_wildcard)
+    if isinstance(node, (And, Or)):
+        return (type(node).__name__, tuple(shape(item) for item in node.items))
+    if isinstance(node, Not):
+        return ("not", shape(node.item))
+    if isinstance(node, Nested):
+        return ("nested", node.path, shape(node.query))
+    return ("all",)
+
+
 def walk(node: Node):
     """Yield every node of the tree, parents before children (depth first)."""
     stack: list[Node] = [node]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import re
 import sys
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -121,14 +122,39 @@ def _lint_chunk(args: tuple[list[Path], bool]) -> tuple[int, list[Rule], list[Fi
     return _check_each(map(load_file, files), all_checks(), strict)
 
 
+_EQL_LANGUAGE = re.compile(rb"""^[ \t]*language[ \t]*=[ \t]*["']eql["']""", re.MULTILINE)
+
+
+def _warm_eql_parser(files: Sequence[Path]) -> None:
+    """Build the eql package's grammar here, once, when the tree holds an EQL rule.
+
+    Built after the fork, every worker pays for it again (~0.2 s of CPU each); a tree without
+    EQL never needs it, and the first EQL rule usually turns up within the first files read.
+    """
+    for path in files:
+        try:
+            head = path.read_bytes()
+        except OSError:
+            continue  # the worker reports it (KD100)
+        if _EQL_LANGUAGE.search(head):
+            from kmsdet.eql.lark_memo import install
+
+            install()  # imports eql, which builds (or loads) its parser
+            return
+
+
 def _lint_parallel(files: list[Path], *, strict: bool, workers: int) -> LintReport:
     for check in all_checks():
         check.warm()  # load shared tables once here, not once in every forked worker
+    _warm_eql_parser(files)
     size = -(-len(files) // workers)
     chunks = [(files[i:i + size], strict) for i in range(0, len(files), size)]
     context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=len(chunks), mp_context=context) as pool:
-        parts = list(pool.map(_lint_chunk, chunks))
+    # This process lints the first chunk itself while the forked workers lint the rest: one
+    # fork fewer, and its rules need no pickling back.
+    with ProcessPoolExecutor(max_workers=max(1, len(chunks) - 1), mp_context=context) as pool:
+        others = pool.map(_lint_chunk, chunks[1:])
+        parts = [_lint_chunk(chunks[0]), *others]
     rules = [rule for _, part_rules, _ in parts for rule in part_rules]
     raw = [finding for _, _, part_raw in parts for finding in part_raw]
     return _finish(sum(n for n, _, _ in parts), rules, raw, all_checks(), strict)

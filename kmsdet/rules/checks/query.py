@@ -64,9 +64,11 @@ def _eql_dialect() -> Iterator[None]:
     """
     from eql import parser
 
+    from kmsdet.eql.lark_memo import install
     from kmsdet.eql.parser import no_plugin_scan
 
     no_plugin_scan()
+    install()
     with parser.elasticsearch_syntax, parser.ignore_missing_functions, parser.allow_runs, \
             parser.allow_sample, parser.allow_negation, parser.skip_optimizations:
         yield
@@ -82,7 +84,9 @@ def _parse_eql(query: str):  # noqa: ANN202 - eql.ast.PipedQuery or raises EqlEr
 
 def parsed_eql(rule: Rule):  # noqa: ANN201 - eql.ast.PipedQuery | None
     """The rule's EQL tree, or None when it has no EQL query or the query does not parse."""
-    import eql
+    from kmsdet.eql.package import load_eql
+
+    eql = load_eql()
 
     if rule.rule.language != "eql" or not rule.rule.query:
         return None
@@ -134,7 +138,9 @@ class QuerySyntax(Check):
                                column=column, hint=exc.hint or "fix the query at this position")
 
     def _eql(self, rule: Rule, query: str) -> Iterable[Finding]:
-        import eql
+        from kmsdet.eql.package import load_eql
+
+        eql = load_eql()
 
         try:
             _parse_eql(query)

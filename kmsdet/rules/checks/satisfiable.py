@@ -10,12 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
 from kmsdet.fields.schema import FieldSchema
 from kmsdet.kql.ast import And, Nested, Node, Not, Or
 from kmsdet.rules.checks.base import Check, Finding, LintContext
 from kmsdet.rules.checks.query import QUERY_PATH, parsed_query, query_file_position
 from kmsdet.rules.model import Rule
+
+if TYPE_CHECKING:
+    from kmsdet.generate.solve import Oracle
 
 
 def _expands_to_nothing(node: Node, schema: FieldSchema, prefix: str = "") -> bool:
@@ -39,6 +43,13 @@ def _expands_to_nothing(node: Node, schema: FieldSchema, prefix: str = "") -> bo
 class QuerySatisfiable(Check):
     code = "KD308"
     checks_deprecated = False
+    #: One oracle per searched schema for the whole run, and a query checked from its clauses'
+    #: compilations: rules repeat clauses, and compiling each once is most of this check's
+    #: cost. False: an oracle per rule and the whole query compiled (the parity reference).
+    reuse_compilations = True
+
+    def __init__(self) -> None:
+        self._oracles: dict[tuple[str, ...], Oracle] = {}
 
     def warm(self) -> None:
         import kmsdet.generate.proof  # noqa: F401
@@ -51,15 +62,17 @@ class QuerySatisfiable(Check):
             return
         from kmsdet.fields.registry import schema_for_indices
         from kmsdet.generate.proof import refute
-        from kmsdet.generate.solve import Oracle
         from kmsdet.kql.matcher import KqlTypeError
 
         schema = schema_for_indices(tuple(rule.rule.index or ()))
         if not schema.complete and _expands_to_nothing(node, schema):
             return  # the field list is partial: the pattern may match an unlisted field
-        oracle = Oracle(schema, datetime.now(timezone.utc))
+        oracle = self._oracle(tuple(rule.rule.index or ()), schema)
         try:
-            oracle.compiled((), node)
+            if self.reuse_compilations:
+                oracle.validate(node)
+            else:
+                oracle.compiled((), node)
             refutation = refute(node, oracle)
         except KqlTypeError:
             return  # Elasticsearch rejects the query; KD303/KD304 report why
@@ -69,3 +82,13 @@ class QuerySatisfiable(Check):
         yield self.finding(rule, f"no document can match this query: {refutation.message}",
                            QUERY_PATH, line=line, column=column,
                            hint="the rule would run and never alert; remove the contradiction")
+
+    def _oracle(self, indices: tuple[str, ...], schema: FieldSchema) -> Oracle:
+        from kmsdet.generate.solve import Oracle
+
+        if not self.reuse_compilations:
+            return Oracle(schema, datetime.now(timezone.utc))
+        found = self._oracles.get(indices)
+        if found is None:
+            found = self._oracles[indices] = Oracle(schema, datetime.now(timezone.utc))
+        return found

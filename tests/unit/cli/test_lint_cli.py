@@ -122,3 +122,21 @@ def test_list_checks_as_json() -> None:
     assert by_code["KD303"]["codes"] == ["KD302", "KD303", "KD304", "KD305"]
     text = runner.invoke(app, ["lint", "--list-checks"]).output
     assert all(code in text for code in by_code)
+
+
+def test_jobs_reaches_the_lint_engine(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kmsdet.rules import lint as lint_module
+
+    seen: list[int | None] = []
+    real = lint_module.lint_paths
+
+    def recording(paths, *, strict=False, checks=None, jobs=None):  # noqa: ANN001, ANN202
+        seen.append(jobs)
+        return real(paths, strict=strict, checks=checks, jobs=jobs)
+
+    monkeypatch.setattr(lint_module, "lint_paths", recording)
+    assert runner.invoke(app, ["lint", str(tree), "--jobs", "1"]).exit_code == 0
+    assert runner.invoke(app, ["lint", str(tree)]).exit_code == 0
+    assert seen == [1, None]
+    refused = runner.invoke(app, ["lint", str(tree), "--jobs", "0"])
+    assert refused.exit_code == 2

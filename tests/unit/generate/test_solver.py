@@ -6,8 +6,10 @@ import ipaddress
 
 import pytest
 
-from kmsdet.generate.solve import Solver
-from kmsdet.kql.matcher import compile_query
+from kmsdet.errors import KmsdetError
+from kmsdet.generate.solve import Oracle, Solver
+from kmsdet.kql.ast import Node
+from kmsdet.kql.matcher import compile_query, describe
 from kmsdet.kql.parser import parse
 from tests.unit.generate.conftest import NOW
 
@@ -77,3 +79,46 @@ def test_free_text_is_placed_on_a_field(cloudtrail) -> None:
     assert solution is not None
     assert "kmsdet" in repr(solution.doc)
     assert compile_query(parse(query), cloudtrail, now=NOW)(solution.doc)
+
+
+VALIDATED = [
+    "event.action: x and (process.pid: 1 or not process.pid: 2)",
+    "event.action: x and process.pid: abc",
+    "process.pid: abc and source.port: zz",
+    "process.pid: abc and threat.enrichments.matched.field: x",
+    "threat.enrichments: { matched.field: x and indicator.port: zz }",
+    "not source.ip: 10.0.0.0/33",
+]
+
+
+def _raised(action) -> tuple[str, str, object] | None:  # noqa: ANN001 - a thunk
+    try:
+        action()
+    except KmsdetError as exc:
+        return type(exc).__name__, str(exc), getattr(exc, "span", None)
+    return None
+
+
+@pytest.mark.parametrize("query", VALIDATED)
+def test_validate_raises_what_compiling_the_whole_query_raises(shared, query: str) -> None:
+    node = parse(query)
+    expected = _raised(lambda: compile_query(node, shared, now=NOW))
+    assert _raised(lambda: Oracle(shared, NOW).validate(node)) == expected
+
+
+def test_validate_compiles_each_clause_once_across_queries(shared, monkeypatch) -> None:
+    from kmsdet.generate import solve
+
+    compiled: list[Node] = []
+    real = solve.compile_query
+
+    def counting(node: Node, *args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        compiled.append(node)
+        return real(node, *args, **kwargs)
+
+    monkeypatch.setattr(solve, "compile_query", counting)
+    oracle = Oracle(shared, NOW)
+    oracle.validate(parse("event.action: x and process.pid: 1"))
+    oracle.validate(parse('process.pid: 1 and not user.name: "svc" and event.action: x'))
+    assert [describe(n) for n in compiled] == [
+        "event.action: x", "process.pid: 1", 'user.name: "svc"']
