@@ -62,6 +62,7 @@ class QuerySatisfiable(Check):
             return
         from kmsdet.fields.registry import schema_for_indices
         from kmsdet.generate.proof import refute
+        from kmsdet.kql.errors import KqlTranslationError
         from kmsdet.kql.matcher import KqlTypeError
 
         schema = schema_for_indices(tuple(rule.rule.index or ()))
@@ -76,6 +77,13 @@ class QuerySatisfiable(Check):
             refutation = refute(node, oracle)
         except KqlTypeError:
             return  # Elasticsearch rejects the query; KD303/KD304 report why
+        except KqlTranslationError as exc:
+            # Kibana's translation throws, so the rule fails at every run: an error, reported
+            # here because this check is the one that translates the whole query.
+            line, column = query_file_position(rule, 0)
+            yield self.finding(rule, f"Kibana cannot run this query: {exc.message}", QUERY_PATH,
+                               line=line, column=column, hint=exc.hint)
+            return
         if refutation is None:
             return
         line, column = query_file_position(rule, refutation.span.start)

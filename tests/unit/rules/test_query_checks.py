@@ -83,3 +83,16 @@ def test_single_line_query_string_maps_to_the_column_in_the_file() -> None:
     line = text.splitlines()[finding.line - 1]
     assert line.startswith("query = ")
     assert line[finding.column - 1] == ")"
+
+
+def test_a_query_kibana_cannot_translate_is_a_finding_not_a_crash() -> None:
+    """A nested field outside a ``path: { }`` group: Kibana throws at every run."""
+    from kmsdet.rules.lint import lint_results
+
+    text = rule_text({'index = ["logs-aws.cloudtrail-*"]': 'index = ["logs-*"]',
+                      'event.provider: "kms.amazonaws.com"\nand event.action: "DisableKey"':
+                          'threat.enrichments.matched.field: x'})
+    report = lint_results([load(text)])
+    found = [f for f in report.findings if f.code == "KD308"]
+    assert len(found) == 1 and found[0].severity.value == "error"
+    assert "is a nested field" in found[0].message and found[0].line is not None
