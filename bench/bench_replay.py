@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import time
@@ -50,10 +49,46 @@ def trail(records: int, days: int) -> Path:
 
 
 def measure(mode: str, root: Path) -> dict:
-    """Run one mode in a fresh process and read its own figures back."""
-    out = subprocess.run([sys.executable, __file__, "--measure", mode, str(root)],
-                         capture_output=True, text=True, check=True, cwd=REPO)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    """Run one mode in a fresh process and read its own figures back, sampling the resident
+    memory of it and its worker processes from /proc every 50 ms. (getrusage's maxrss is no
+    use here: Linux carries a process's high-water mark across fork and exec, so a child
+    reports at least what this benchmark process itself once held.)"""
+    process = subprocess.Popen([sys.executable, __file__, "--measure", mode, str(root)],
+                               stdout=subprocess.PIPE, text=True, cwd=REPO)
+    peak_parent = peak_worker = peak_total = 0
+    while process.poll() is None:
+        parent = _rss_mb(process.pid)
+        workers = [_rss_mb(child) for child in _children(process.pid)]
+        peak_parent = max(peak_parent, parent)
+        peak_worker = max([peak_worker, *workers])
+        peak_total = max(peak_total, parent + sum(workers))
+        time.sleep(0.05)
+    out, _ = process.communicate()
+    if process.returncode:
+        raise SystemExit(f"{mode} failed with exit {process.returncode}")
+    figures = json.loads(out.strip().splitlines()[-1])
+    figures.update(rss_mb=peak_parent, worker_rss_mb=peak_worker, total_rss_mb=peak_total)
+    return figures
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return found
+
+
+def _rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
 
 
 def _run_mode(mode: str, root: Path) -> None:
@@ -78,8 +113,6 @@ def _run_mode(mode: str, root: Path) -> None:
                 count += 1
         figures = {"events": count}
     figures["seconds"] = time.perf_counter() - began
-    figures["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    figures["worker_rss_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(json.dumps(figures))
 
 
@@ -125,19 +158,18 @@ def main() -> int:
           f"peak RSS {floor['rss_mb']:6.0f} MB")
     print(f"  replay (streaming engine)      : {replay['seconds']:7.1f} s  "
           f"peak RSS {replay['rss_mb']:6.0f} MB parent, {replay['worker_rss_mb']:6.0f} MB "
-          f"largest worker")
+          f"largest worker, {replay['total_rss_mb']:6.0f} MB all processes")
     print(f"  replay / floor wall time       : {replay['seconds'] / floor['seconds']:.2f}x "
           "(goal <= 1)")
     ok = same and replay["seconds"] <= floor["seconds"]
     if args.larger:
         big = measure("replay", trail(args.larger, args.days))
-        peak, big_peak = (max(replay["rss_mb"], replay["worker_rss_mb"]),
-                          max(big["rss_mb"], big["worker_rss_mb"]))
+        peak, big_peak = replay["total_rss_mb"], big["total_rss_mb"]
         print(f"  replay of {args.larger:,} records  : {big['seconds']:7.1f} s  "
               f"peak RSS {big['rss_mb']:6.0f} MB parent, {big['worker_rss_mb']:6.0f} MB "
-              f"largest worker")
-        print(f"  peak RSS {args.larger:,} / {args.records:,}: {big_peak / peak:.2f}x "
-              "(goal within 1.10)")
+              f"largest worker, {big['total_rss_mb']:6.0f} MB all processes")
+        print(f"  peak RSS of all processes, {args.larger:,} / {args.records:,}: "
+              f"{big_peak / peak:.2f}x (goal within 1.10)")
         ok = ok and big_peak <= 1.10 * peak and big_peak < 500
     return 0 if ok else 1
 
