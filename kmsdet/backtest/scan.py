@@ -204,6 +204,8 @@ def scan(plan: ScanPlan, sources: Sequence[Source], *, workers: int | None = Non
          on_progress: Callable[[int, int, int], None] | None = None) -> ScanResult:
     """Scan ``sources``; ``on_progress(files_done, files, records)`` after each source."""
     result = ScanResult(hits=[[] for _ in plan.rules], bounds=[None] * len(plan.slots))
+    if on_progress is not None:
+        on_progress(0, len(sources), 0)  # the total is known before the first file is read
     for index, part in _parts(plan, sources, workers):
         source = sources[index]
         if part.error is not None:

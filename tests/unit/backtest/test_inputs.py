@@ -146,3 +146,14 @@ def test_since_after_until_is_a_usage_error(tmp_path: Path, rules_dir: Path) -> 
     assert result.exit_code == 2 and "--since is after --until" in result.output
     bad = replay(str(path), "--rules", str(rules_dir), "--since", "last tuesday")
     assert bad.exit_code == 2 and "is not a time" in bad.output
+
+
+def test_progress_knows_the_total_before_the_first_file(tmp_path: Path, rules_dir: Path) -> None:
+    logs = tmp_path / "logs"
+    for day in range(3):
+        envelope(logs / f"{day}.json.gz", records("DisableKey", "Decrypt"))
+    calls: list[tuple[int, int, int]] = []
+    backtest([load_rule(rules_dir / "disable.toml")], [logs], workers=1,
+             on_progress=lambda *args: calls.append(args))
+    assert calls[0] == (0, 3, 0) and calls[-1] == (3, 3, 6)
+    assert [done for done, _, _ in calls] == [0, 1, 2, 3]
