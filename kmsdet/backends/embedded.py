@@ -28,7 +28,7 @@ from typing import Any, Protocol, runtime_checkable
 from kmsdet.backends.base import EQL_TYPE, Alert, Backend, Execution, require_supported
 from kmsdet.backends.documents import first_value, parse_time, values_at
 from kmsdet.rules.model import Rule
-from kmsdet.rules.timing import DEFAULT_MAX_SIGNALS, resolve, window
+from kmsdet.rules.timing import DEFAULT_MAX_SIGNALS, resolve, time_field, window
 
 ALERTS_MAX = 1000  # xpack.alerting.rules.run.alerts.max default
 Matcher = Callable[[Mapping[str, Any]], bool]
@@ -322,9 +322,8 @@ class _RunPlan:
         if data.type == "new_terms" and data.new_terms is not None:
             self.low = min(self.start,
                            resolve(data.new_terms.history_window or "now-7d", now))
-        self.primary = data.timestamp_override or "@timestamp"
-        self.fallback = (self.primary != "@timestamp"
-                         and not data.timestamp_override_fallback_disabled)
+        self.primary, self.fallback = time_field(data.timestamp_override,
+                                                 data.timestamp_override_fallback_disabled)
         self.hits: list[Hit] = []
 
     def alerts(self) -> list[Alert]:

@@ -19,7 +19,7 @@ from kmsdet.backends.base import RUN_ID_FIELD, Alert, Backend, Execution
 from kmsdet.backends.documents import parse_time, values_at
 from kmsdet.backends.embedded import rule_time
 from kmsdet.rules.model import Rule
-from kmsdet.rules.timing import DEFAULT_INTERVAL, duration_seconds, resolve, window
+from kmsdet.rules.timing import DEFAULT_INTERVAL, duration_seconds, resolve, time_field, window
 
 Doc = Mapping[str, Any]
 
@@ -27,9 +27,8 @@ Doc = Mapping[str, Any]
 def doc_time(rule: Rule, doc: Doc) -> datetime | None:
     """The time the rule's executor ranges on for ``doc`` (override, else @timestamp)."""
     data = rule.rule
-    primary = data.timestamp_override or "@timestamp"
-    fallback = primary != "@timestamp" and not data.timestamp_override_fallback_disabled
-    return rule_time(doc, primary, fallback)
+    return rule_time(doc, *time_field(data.timestamp_override,
+                                      data.timestamp_override_fallback_disabled))
 
 
 def run_times(rule: Rule, documents: Sequence[Doc], *, start: datetime,

@@ -25,6 +25,7 @@ from kmsdet.backtest.prefilter import RawPrefilter, build_prefilter, necessary_c
 from kmsdet.errors import InputError
 from kmsdet.kql.ast import MatchAll, Span
 from kmsdet.rules.model import Rule
+from kmsdet.rules.timing import time_field
 
 Slot = tuple[str, bool]  # the range field and whether @timestamp stands in when it is missing
 # Range fields whose value a raw record determines without mapping (for rejected records).
@@ -58,13 +59,19 @@ class ScanPlan:
     slots: list[Slot]
     rule_slot: list[int]
     prefilter: RawPrefilter | None
-    date_rules: frozenset[int]  # queries with date math: re-matched at every run
+    # queries with date math: re-matched at every run, so their hits keep whole documents
+    date_rules: frozenset[int]
     eql: list[tuple[int, Any]]  # (rule index, EqlProgram): matched by the EQL engine
-    kept_fields: tuple[str, ...]  # what a hit keeps of its document...
-    whole: frozenset[int]  # ...except for these rules' hits (date math): all of it
+    kept_fields: tuple[str, ...]  # what other hits keep of their documents...
     eql_fields: dict[int, tuple[str, ...]]  # ...and EQL rules' hits: what their queries read
     since: datetime | None = None
     until: datetime | None = None
+
+    def fields_kept(self, index: int) -> tuple[str, ...] | None:
+        """What a hit of rule ``index`` keeps of its document (None: the whole document)."""
+        if index in self.date_rules:
+            return None
+        return self.eql_fields.get(index, self.kept_fields)
 
 
 @dataclass
@@ -107,9 +114,8 @@ def build_plan(rules: Sequence[Rule], *, since: datetime | None = None,
     slots: list[Slot] = []
     rule_slot = []
     for rule in rules:
-        primary = rule.rule.timestamp_override or "@timestamp"
-        slot = (primary, primary != "@timestamp"
-                and not rule.rule.timestamp_override_fallback_disabled)
+        slot = time_field(rule.rule.timestamp_override,
+                          rule.rule.timestamp_override_fallback_disabled)
         if slot not in slots:
             slots.append(slot)
         rule_slot.append(slots.index(slot))
@@ -131,7 +137,7 @@ def build_plan(rules: Sequence[Rule], *, since: datetime | None = None,
     eql_kept = {i: tuple(dict.fromkeys([*kept, *eql_read_fields(rules[i], program)]))
                 for i, program in eql_programs}
     return ScanPlan(list(rules), groups, slots, rule_slot, prefilter, date_rules, eql_programs,
-                    kept, date_rules, eql_kept, since, until)
+                    kept, eql_kept, since, until)
 
 
 def eql_read_fields(rule: Rule, program: Any) -> list[str]:
@@ -299,7 +305,6 @@ def _scan_items(plan: ScanPlan, items: Iterable[tuple[str, Mapping[str, Any], in
     from kmsdet.cloudtrail.to_ecs import to_ecs
 
     slots, rule_slot, groups, eql = plan.slots, plan.rule_slot, plan.groups, plan.eql
-    whole, eql_fields = plan.whole, plan.eql_fields
     since, until, prefilter = plan.since, plan.until, plan.prefilter
     lows: list[datetime | None] = [b[0] if b else None for b in part.bounds]
     highs: list[datetime | None] = [b[1] if b else None for b in part.bounds]
@@ -325,24 +330,20 @@ def _scan_items(plan: ScanPlan, items: Iterable[tuple[str, Mapping[str, Any], in
         kept = None
         matched = [members[p] for matchers, members in groups for p in matchers.matches(doc)]
         if eql:
-            matched += [index for index, program in eql if program.prefilter(doc)]
+            matched += [position for position, program in eql if program.prefilter(doc)]
         for rule_index in matched:
             moment = times[rule_slot[rule_index]]
-            if moment is None or (since is not None and moment < since) or (
-                    until is not None and moment > until):
+            if not _inside(moment, since, until):
                 continue
             if sort_time is None:
                 sort_time = _sort_time(doc)
-            if rule_index in whole:
-                hits.append((rule_index, Hit(moment, sort_time, (number, index), doc)))
-                continue
-            if rule_index in eql_fields:
-                hits.append((rule_index, Hit(moment, sort_time, (number, index),
-                                             project(doc, eql_fields[rule_index]))))
-                continue
-            if kept is None:
-                kept = project(doc, plan.kept_fields)
-            hits.append((rule_index, Hit(moment, sort_time, (number, index), kept)))
+            fields = plan.fields_kept(rule_index)
+            if fields is plan.kept_fields:  # the common cut, made once for every rule
+                kept = kept if kept is not None else project(doc, fields)
+                source = kept
+            else:
+                source = doc if fields is None else project(doc, fields)
+            hits.append((rule_index, Hit(moment, sort_time, (number, index), source)))
     part.bounds = [(lo, hi) if lo is not None and hi is not None else None
                    for lo, hi in zip(lows, highs, strict=True)]
 
@@ -351,14 +352,20 @@ def _bound(times: list[datetime | None], lows: list[datetime | None],
            highs: list[datetime | None], since: datetime | None,
            until: datetime | None) -> None:
     for slot, moment in enumerate(times):
-        if moment is None or (since is not None and moment < since) or (
-                until is not None and moment > until):
+        if not _inside(moment, since, until):
             continue
+        assert moment is not None
         low, high = lows[slot], highs[slot]
         if low is None or moment < low:
             lows[slot] = moment
         if high is None or moment > high:
             highs[slot] = moment
+
+
+def _inside(moment: datetime | None, since: datetime | None, until: datetime | None) -> bool:
+    """Whether ``moment`` falls within --since/--until (a document without a time never does)."""
+    return moment is not None and (since is None or moment >= since) and (
+        until is None or moment <= until)
 
 
 def _event_time(record: Mapping[str, Any]) -> datetime | None:

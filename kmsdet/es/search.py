@@ -20,7 +20,7 @@ from kmsdet.backends.base import RUN_ID_FIELD
 from kmsdet.fields.registry import DEFAULT_SECURITY_INDICES
 from kmsdet.fields.schema import FieldSchema
 from kmsdet.rules.model import Rule
-from kmsdet.rules.timing import DEFAULT_MAX_SIGNALS, window
+from kmsdet.rules.timing import DEFAULT_MAX_SIGNALS, time_field, window
 
 ALERTS_MAX = 1000  # xpack.alerting.rules.run.alerts.max default: Kibana caps max_signals here
 DATE_FORMAT = "strict_date_optional_time"
@@ -56,8 +56,8 @@ def range_filter(rule: Rule, start: datetime, end: datetime, *,
     data = rule.rule
     bounds = {"gte": iso(start), "lte" if end_inclusive else "lt": iso(end),
               "format": DATE_FORMAT}
-    primary = data.timestamp_override or "@timestamp"
-    fallback = primary != "@timestamp" and not data.timestamp_override_fallback_disabled
+    primary, fallback = time_field(data.timestamp_override,
+                                   data.timestamp_override_fallback_disabled)
     primary_range = {"range": {primary: dict(bounds)}}
     if not fallback:
         return primary_range
@@ -72,10 +72,9 @@ def range_filter(rule: Rule, start: datetime, end: datetime, *,
 
 def sort_clause(rule: Rule) -> list[dict[str, Any]]:
     data = rule.rule
-    primary = data.timestamp_override or "@timestamp"
-    fields = [primary]
-    if primary != "@timestamp" and not data.timestamp_override_fallback_disabled:
-        fields.append("@timestamp")
+    primary, fallback = time_field(data.timestamp_override,
+                                   data.timestamp_override_fallback_disabled)
+    fields = [primary, "@timestamp"] if fallback else [primary]
     return [{f: {"order": "asc", "unmapped_type": "date"}} for f in fields]
 
 

@@ -50,6 +50,14 @@ def resolve(value: str, now: datetime) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
+def time_field(timestamp_override: str | None,
+               fallback_disabled: bool | None) -> tuple[str, bool]:
+    """The field a rule's executor ranges and sorts on, and whether documents lacking it fall
+    back to ``@timestamp`` (Kibana's default whenever an override is set)."""
+    primary = timestamp_override or "@timestamp"
+    return primary, primary != "@timestamp" and not fallback_disabled
+
+
 def window(from_: str | None, to: str | None, now: datetime) -> tuple[datetime, datetime]:
     """The [start, end] a run at ``now`` searches (Kibana's from/to, with its defaults)."""
     return resolve(from_ or DEFAULT_FROM, now), resolve(to or DEFAULT_TO, now)
