@@ -26,7 +26,14 @@ from kmsdet.backends.base import (
 )
 from kmsdet.backends.documents import first_value
 from kmsdet.errors import InputError, UsageError
-from kmsdet.es.client import EsTarget, connect, root_cause, translate_errors
+from kmsdet.es.client import (
+    EsTarget,
+    SearchRefused,
+    connect,
+    root_cause,
+    shard_failures,
+    translate_errors,
+)
 from kmsdet.es.rule_types import new_terms_alerts, threshold_alerts
 from kmsdet.es.search import RuleSearch, rule_query, rule_search
 from kmsdet.es.seed import SeedReport, prepare_target, seed_documents
@@ -145,7 +152,7 @@ class ElasticsearchBackend(Backend):
                                               **body)
         except BadRequestError as exc:
             body_ = exc.body if isinstance(exc.body, Mapping) else {}
-            raise _rejected(rule, body_.get("error") or str(exc)) from None
+            raise rejected_search(rule, body_.get("error") or str(exc)) from None
         return alerts_from_response(rule, response)
 
     def _aggregate(self, runner: Callable[..., list[Alert]], execution: Execution,
@@ -156,7 +163,9 @@ class ElasticsearchBackend(Backend):
                           run_id=execution.run_id)
         except BadRequestError as exc:
             body = exc.body if isinstance(exc.body, Mapping) else {}
-            raise _rejected(execution.rule, body.get("error") or str(exc)) from None
+            raise rejected_search(execution.rule, body.get("error") or str(exc)) from None
+        except SearchRefused as exc:
+            raise rejected_search(execution.rule, exc.error) from None
 
     def query(self, rule: Rule) -> dict[str, Any]:
         """The rule's translated query, once per rule, query text, exceptions and indices."""
@@ -196,9 +205,9 @@ class ElasticsearchBackend(Backend):
         return out
 
     def _alerts(self, rule: Rule, response: Mapping[str, Any]) -> list[Alert]:
-        error = response.get("error")
+        error = response.get("error") or shard_failures(response)
         if error:
-            raise _rejected(rule, error)
+            raise rejected_search(rule, error)
         hits = response.get("hits", {}).get("hits", [])
         alerts = []
         for hit in hits:
@@ -212,7 +221,7 @@ class ElasticsearchBackend(Backend):
         return alerts
 
 
-def _rejected(rule: Rule, error: Any) -> InputError:
+def rejected_search(rule: Rule, error: Any) -> InputError:
     """The cluster refused a rule's search: name the rule and the cluster's root cause."""
     kind, reason = root_cause(error)
     if kind in _TOO_MANY_CLAUSES or "maxClauseCount" in reason:

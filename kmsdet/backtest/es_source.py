@@ -15,6 +15,7 @@ from typing import Any
 
 from elasticsearch import Elasticsearch
 
+from kmsdet.backends.elasticsearch import rejected_search
 from kmsdet.backends.embedded import _sort_time
 from kmsdet.backends.schedule import doc_time
 from kmsdet.backends.streaming import Hit
@@ -23,9 +24,11 @@ from kmsdet.backtest.prefilter import necessary_clause
 from kmsdet.backtest.scan import ScanPlan, ScanResult, build_plan, project, widen
 from kmsdet.eql.rule import program_for
 from kmsdet.errors import UsageError
+from kmsdet.es.client import SearchRefused, complete_search
 from kmsdet.es.search import range_filter, rule_query, sort_clause
 from kmsdet.fields.registry import DEFAULT_SECURITY_INDICES, schema_for_indices
 from kmsdet.rules.model import Rule
+from kmsdet.rules.timing import time_field
 
 PAGE = 1000
 KEEP_ALIVE = "2m"
@@ -43,24 +46,33 @@ def backtest_elasticsearch(rules: Sequence[Rule], client: Elasticsearch,
     scanned = ScanResult(hits=[[] for _ in plan.rules], bounds=[None] * len(plan.slots))
     with translate_errors(target, "search"):
         for number, rule in enumerate(plan.rules):
-            indices = [index] if index else list(rule.rule.index or DEFAULT_SECURITY_INDICES)
-            slot = plan.rule_slot[number]
-            bounds = _bounds(client, indices, plan, rule)
-            scanned.bounds[slot] = widen(scanned.bounds[slot], bounds)
-            if bounds is None:
-                continue
-            query = _search_query(plan, number, rule)
-            exact = program_for(rule).prefilter if rule.rule.type == "eql" else None
-            for position, source in enumerate(_matching(client, indices, query, rule, page)):
-                moment = doc_time(rule, source)
-                if moment is not None and (exact is None or exact(source)):
-                    kept = source if number in plan.whole else project(
-                        source, plan.eql_fields.get(number, plan.kept_fields))
-                    scanned.hits[number].append(Hit(moment, _sort_time(source), (position,),
-                                                    kept))
+            try:
+                _rule_hits(client, plan, scanned, number, index, page)
+            except SearchRefused as exc:
+                raise rejected_search(rule, exc.error) from None
     result = schedule(plan, scanned)
     result.events = _count(client, plan, index)
     return result
+
+
+def _rule_hits(client: Elasticsearch, plan: ScanPlan, scanned: ScanResult, number: int,
+               index: str | None, page: int) -> None:
+    """Rule ``number``'s schedule bounds and matching documents, into ``scanned``."""
+    rule = plan.rules[number]
+    indices = [index] if index else list(rule.rule.index or DEFAULT_SECURITY_INDICES)
+    slot = plan.rule_slot[number]
+    bounds = _bounds(client, indices, plan, rule)
+    scanned.bounds[slot] = widen(scanned.bounds[slot], bounds)
+    if bounds is None:
+        return
+    query = _search_query(plan, number, rule)
+    exact = program_for(rule).prefilter if rule.rule.type == "eql" else None
+    fields = plan.fields_kept(number)
+    for position, source in enumerate(_matching(client, indices, query, rule, page)):
+        moment = doc_time(rule, source)
+        if moment is not None and (exact is None or exact(source)):
+            kept = source if fields is None else project(source, fields)
+            scanned.hits[number].append(Hit(moment, _sort_time(source), (position,), kept))
 
 
 def _search_query(plan: ScanPlan, number: int, rule: Rule) -> dict[str, Any]:
@@ -82,12 +94,16 @@ def _search_query(plan: ScanPlan, number: int, rule: Rule) -> dict[str, Any]:
         query = dict(build_es_query(clause, schema))
     else:
         query = rule_query(rule, schema)
-    filters: list[Any] = [query]
-    if plan.since is not None or plan.until is not None:
-        low = plan.since or datetime(1970, 1, 1, tzinfo=timezone.utc)
-        high = plan.until or datetime(9999, 1, 1, tzinfo=timezone.utc)
-        filters.append(range_filter(rule, low, high))
-    return {"bool": {"filter": filters}}
+    limits = _time_limits(plan, rule)
+    return {"bool": {"filter": [query] if limits is None else [query, limits]}}
+
+
+def _time_limits(plan: ScanPlan, rule: Rule) -> dict[str, Any] | None:
+    """--since/--until as a range on the rule's time field (None when neither is given)."""
+    if plan.since is None and plan.until is None:
+        return None
+    return range_filter(rule, plan.since or datetime(1970, 1, 1, tzinfo=timezone.utc),
+                        plan.until or datetime(9999, 1, 1, tzinfo=timezone.utc))
 
 
 def _eql_superset(rule: Rule) -> dict[str, Any]:
@@ -149,7 +165,7 @@ def _matching(client: Elasticsearch, indices: list[str], query: Mapping[str, Any
             }
             if after is not None:
                 body["search_after"] = after
-            response = client.search(body=body)
+            response = complete_search(client, body=body)
             pit_id = response.get("pit_id", pit_id)
             hits = response["hits"]["hits"]
             for hit in hits:
@@ -165,20 +181,16 @@ def _bounds(client: Elasticsearch, indices: list[str], plan: ScanPlan,
             rule: Rule) -> tuple[datetime, datetime] | None:
     """The earliest and latest time the rule ranges on, over every document (matched or not),
     within --since/--until: the reference schedule starts at the first event read."""
-    primary = rule.rule.timestamp_override or "@timestamp"
-    fallback = primary != "@timestamp" and not rule.rule.timestamp_override_fallback_disabled
+    primary, fallback = time_field(rule.rule.timestamp_override,
+                                   rule.rule.timestamp_override_fallback_disabled)
     aggs: dict[str, Any] = {"lo": {"min": {"field": primary}},
                             "hi": {"max": {"field": primary}}}
     if fallback:
         aggs["fallback"] = {"filter": {"bool": {"must_not": {"exists": {"field": primary}}}},
                             "aggs": {"lo": {"min": {"field": "@timestamp"}},
                                      "hi": {"max": {"field": "@timestamp"}}}}
-    query: dict[str, Any] = {"match_all": {}}
-    if plan.since is not None or plan.until is not None:
-        low = plan.since or datetime(1970, 1, 1, tzinfo=timezone.utc)
-        high = plan.until or datetime(9999, 1, 1, tzinfo=timezone.utc)
-        query = range_filter(rule, low, high)
-    response = client.search(index=",".join(indices), size=0, query=query, aggs=aggs,
+    query = _time_limits(plan, rule) or {"match_all": {}}
+    response = complete_search(client, index=",".join(indices), size=0, query=query, aggs=aggs,
                              ignore_unavailable=True, allow_no_indices=True)
     found = response.get("aggregations", {})
     values = [found.get("lo", {}).get("value"), found.get("hi", {}).get("value")]

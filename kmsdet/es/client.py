@@ -356,3 +356,35 @@ def _short(exc: BaseException) -> str:
         queue.extend(e for e in getattr(current, "errors", ()) if isinstance(e, BaseException))
     text = str(exc)
     return text.splitlines()[0][:200] if text else type(exc).__name__
+
+
+class SearchRefused(Exception):  # noqa: N818 - it names what happened, like the client's errors
+    """Some shards refused a search that still answered 200 with the others' results.
+
+    Counting alerts from part of the data would be a wrong answer that looks right, so a
+    partial result is a refusal like any other; ``error`` is shaped as Elasticsearch's own
+    error object, so :func:`root_cause` reads it the same way.
+    """
+
+    def __init__(self, error: Mapping[str, Any]) -> None:
+        super().__init__(root_cause(error)[1])
+        self.error = error
+
+
+def shard_failures(response: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The failed shards of a search response as an error object, or None when all answered."""
+    shards = response.get("_shards")
+    if not isinstance(shards, Mapping) or not shards.get("failed"):
+        return None
+    return {"type": "search_phase_execution_exception",
+            "reason": f"{shards['failed']} of {shards.get('total')} shards failed",
+            "failed_shards": list(shards.get("failures") or [])}
+
+
+def complete_search(client: Elasticsearch, **request: Any) -> Any:
+    """``client.search`` that raises SearchRefused instead of returning partial results."""
+    response = client.search(**request)
+    failure = shard_failures(response)
+    if failure is not None:
+        raise SearchRefused(failure)
+    return response

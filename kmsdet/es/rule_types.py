@@ -24,6 +24,7 @@ from elasticsearch import Elasticsearch
 
 from kmsdet.backends.base import Alert
 from kmsdet.backends.documents import first_value
+from kmsdet.es.client import complete_search
 from kmsdet.es.search import max_alerts, range_filter, rule_search, sort_clause
 from kmsdet.rules.model import Rule
 from kmsdet.rules.timing import resolve, window
@@ -50,7 +51,7 @@ def threshold_alerts(client: Elasticsearch, rule: Rule, query: Mapping[str, Any]
         buckets = _composite(client, base.index, base.body["query"], sources, sub)
     else:
         body = {"size": 0, "query": base.body["query"], "track_total_hits": True, "aggs": sub}
-        response = client.search(index=base.index, ignore_unavailable=True,
+        response = complete_search(client, index=base.index, ignore_unavailable=True,
                                   allow_no_indices=True, **body)
         total = response["hits"]["total"]["value"]
         buckets = iter([{"key": {}, "doc_count": total, **response.get("aggregations", {})}]
@@ -92,7 +93,7 @@ def new_terms_alerts(client: Elasticsearch, rule: Rule, query: Mapping[str, Any]
     current = rule_search(rule, query, now=now, run_id=run_id)
     body = {**current.body, "size": WINDOW_HITS_MAX,
             "docvalue_fields": [{"field": f} for f in fields]}
-    response = client.search(index=current.index, ignore_unavailable=True,
+    response = complete_search(client, index=current.index, ignore_unavailable=True,
                              allow_no_indices=True, **body)
     alerts = []
     for hit in response["hits"]["hits"]:
@@ -123,7 +124,7 @@ def _composite(client: Elasticsearch, index: Sequence[str], query: Mapping[str, 
         aggs: dict[str, Any] = {"groups": {"composite": composite}}
         if sub:
             aggs["groups"]["aggs"] = dict(sub)
-        response = client.search(index=list(index), ignore_unavailable=True,
+        response = complete_search(client, index=list(index), ignore_unavailable=True,
                                  allow_no_indices=True, size=0, query=query, aggs=aggs)
         groups = response.get("aggregations", {}).get("groups", {})
         yield from groups.get("buckets", [])

@@ -231,3 +231,30 @@ def test_root_cause_is_the_deepest_reason_of_a_failed_shard() -> None:
                                    "failed to create query: maxClauseCount is set to 8192")
     assert root_cause({"type": "x", "reason": "y"}) == ("x", "y")
     assert root_cause("plain text") == (None, "plain text")
+
+
+def test_a_partly_failed_search_is_refused_with_the_shards_reason() -> None:
+    """A 200 whose shards partly failed holds only some documents' hits: never an answer."""
+    from kmsdet.es.client import SearchRefused, complete_search, root_cause, shard_failures
+
+    partial = {"_shards": {"total": 3, "successful": 1, "skipped": 0, "failed": 2, "failures": [
+        {"shard": 0, "index": "a", "reason": {
+            "type": "query_shard_exception", "reason": "failed to create query",
+            "caused_by": {"type": "too_many_clauses",
+                          "reason": "maxClauseCount is set to 8192"}}}]},
+        "hits": {"hits": [{"_source": {"event": {"id": "only-from-one-shard"}}}]}}
+    assert shard_failures({"_shards": {"total": 3, "failed": 0}, "hits": {}}) is None
+    error = shard_failures(partial)
+    assert error is not None
+    assert root_cause(error) == ("too_many_clauses", "maxClauseCount is set to 8192")
+
+    class Client:
+        def search(self, **_: object) -> dict:
+            return partial
+
+    try:
+        complete_search(Client(), index="a")
+    except SearchRefused as refused:
+        assert "maxClauseCount" in str(refused)
+    else:
+        raise AssertionError("a partial result was returned as complete")
